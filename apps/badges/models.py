@@ -1,0 +1,1 @@
+"""badges models arrive with their issue."""

@@ -1,0 +1,2 @@
+"""bets API routes (under /api/v1/)."""
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""botdetect models arrive with their issue."""

@@ -1,0 +1,1 @@
+"""core models arrive with their issue."""

@@ -1,0 +1,34 @@
+"""Cross-cutting HTTP endpoints: health and JSON error pages for the API."""
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from apps.core.api import json_error_response
+from apps.core.health import system_health
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    report = system_health()
+    return JsonResponse(report, status=200 if not report["failing"] else 503)
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request, exception=None):
+    if _is_api(request):
+        return json_error_response(404, "not_found", f"Nothing at {request.path}.")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception, template_name="404.html")
+
+
+def server_error(request):
+    if _is_api(request):
+        return json_error_response(500, "server_error", "Something went wrong on our side; it has been logged.")
+    from django.views.defaults import server_error as django_server_error
+
+    return django_server_error(request, template_name="500.html")

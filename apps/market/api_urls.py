@@ -1,0 +1,2 @@
+"""market API routes (under /api/v1/)."""
+urlpatterns: list = []

@@ -1,0 +1,68 @@
+"""The live-quote contract in Redis, shared by the market-data worker, the race engine,
+the API and /healthz.
+
+- ``quote:{SYMBOL}`` — a hash with the latest quote: price, bid, ask, volume (day volume),
+  ts (provider time, epoch seconds) and recv (when our worker received it, epoch seconds).
+- ``quotes:{SYMBOL}`` — a pub/sub channel; every change is published there as JSON.
+- ``md:feed`` — a hash describing the feed: provider, connected (0/1), last_recv (epoch
+  seconds of the last message of any symbol), messages, dropped.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import redis
+
+QUOTE_KEY = "quote:{}"
+QUOTE_CHANNEL = "quotes:{}"
+FEED_KEY = "md:feed"
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    symbol: str
+    price: float
+    bid: float | None
+    ask: float | None
+    volume: int
+    ts: float  # provider time, epoch seconds
+    recv: float  # received by our worker, epoch seconds
+
+    def as_dict(self) -> dict:
+        return {"symbol": self.symbol, "price": self.price, "bid": self.bid, "ask": self.ask,
+                "volume": self.volume, "ts": self.ts, "recv": self.recv}
+
+
+def write_quote(pipe: redis.client.Pipeline, quote: Quote) -> None:
+    """Queue the write and the publish of one quote on a pipeline (the caller executes it)."""
+    fields = {"price": quote.price, "volume": quote.volume, "ts": quote.ts, "recv": quote.recv,
+              "bid": "" if quote.bid is None else quote.bid, "ask": "" if quote.ask is None else quote.ask}
+    pipe.hset(QUOTE_KEY.format(quote.symbol), mapping=fields)
+    pipe.publish(QUOTE_CHANNEL.format(quote.symbol), json.dumps(quote.as_dict(), separators=(",", ":")))
+
+
+def _parse(symbol: str, raw: dict) -> Quote | None:
+    if not raw or not raw.get("price"):
+        return None
+    opt = lambda v: float(v) if v not in (None, "") else None  # noqa: E731
+    return Quote(symbol=symbol, price=float(raw["price"]), bid=opt(raw.get("bid")), ask=opt(raw.get("ask")),
+                 volume=int(float(raw.get("volume") or 0)), ts=float(raw.get("ts") or 0),
+                 recv=float(raw.get("recv") or 0))
+
+
+def read_quotes(client: redis.Redis, symbols: list[str]) -> dict[str, Quote]:
+    """The latest quotes of many symbols in one round trip; symbols without a quote are left out."""
+    pipe = client.pipeline(transaction=False)
+    for symbol in symbols:
+        pipe.hgetall(QUOTE_KEY.format(symbol))
+    out = {}
+    for symbol, raw in zip(symbols, pipe.execute()):
+        quote = _parse(symbol, raw)
+        if quote is not None:
+            out[symbol] = quote
+    return out
+
+
+def feed_state(client: redis.Redis) -> dict:
+    return client.hgetall(FEED_KEY)

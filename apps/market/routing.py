@@ -1,0 +1,2 @@
+"""WebSocket routes of the market app."""
+websocket_urlpatterns: list = []

@@ -1,0 +1,2 @@
+"""points API routes (under /api/v1/)."""
+urlpatterns: list = []

@@ -1,0 +1,55 @@
+"""Points: a stored balance per player and the append-only ledger that explains it.
+
+Invariant (tested): for every account, balance == SUM(ledger.amount). The balance only
+changes through apps.points.services.ledger_post, in the same transaction as its entry.
+"""
+from django.conf import settings
+from django.db import models
+
+
+class PointsAccount(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, primary_key=True,
+                                related_name="points")
+    balance = models.BigIntegerField(default=0)
+    # Bet cooldown: a bet is a conditional UPDATE of this row (balance and last bet time together).
+    last_bet_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # The last line of defence against an overdraft, whatever the application does.
+            models.CheckConstraint(condition=models.Q(balance__gte=0), name="points_balance_never_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.balance}"
+
+
+class LedgerEntry(models.Model):
+    class Kind(models.TextChoices):
+        SIGNUP_BONUS = "signup_bonus"
+        DAILY_BONUS = "daily_bonus"
+        STAKE = "stake"
+        PAYOUT = "payout"
+        REFUND = "refund"
+        ADJUSTMENT = "adjustment"
+        BADGE_REWARD = "badge_reward"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger")
+    amount = models.BigIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # One per credit or debit: a retried operation finds its first entry instead of posting twice.
+    idempotency_key = models.CharField(max_length=160, unique=True)
+    balance_after = models.BigIntegerField()
+    race = models.ForeignKey("races.Race", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    bet_id = models.BigIntegerField(null=True, blank=True)
+    memo = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["user", "-id"], name="ledger_user_recent")]  # GET /me/ledger/
+        constraints = [models.CheckConstraint(condition=~models.Q(amount=0), name="ledger_amount_nonzero")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.amount:+d}"

@@ -1,0 +1,2 @@
+"""races API routes (under /api/v1/)."""
+urlpatterns: list = []

@@ -1,0 +1,2 @@
+"""WebSocket routes of the races app."""
+websocket_urlpatterns: list = []

@@ -1,0 +1,279 @@
+"""StockRace settings: everything an operator may change comes from the environment.
+
+Each variable is documented in the README's configuration table and in ``.env.example``.
+Bad values stop the process at start with one message naming every problem.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from stockrace import config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = config.Env()
+
+# Under pytest the suite uses its own Redis database so it never clobbers a running demo;
+# subprocesses started by tests inherit the choice through os.environ.
+TESTING = "pytest" in sys.modules or os.environ.get("STOCKRACE_TESTING") == "1"
+# The embedded stack is a developer's or a demo's machine: local-only defaults are acceptable
+# there. The launcher passes the flag to its children, which see DATABASE_URL already set.
+EMBEDDED = not os.environ.get("DATABASE_URL") or os.environ.get("STOCKRACE_EMBEDDED") == "1"
+
+# ----------------------------------------------------------------------------- core
+DEBUG = env.bool("DEBUG", False)
+SECRET_KEY = env.str("SECRET_KEY", "")
+if not SECRET_KEY:
+    if DEBUG or TESTING or EMBEDDED:
+        SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
+    else:
+        env.errors.append("SECRET_KEY is required when DEBUG is off (generate one with "
+                          "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`)")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
+HTTP_PORT = env.int("HTTP_PORT", 8000, min=1, max=65535)
+SITE_URL = env.str("SITE_URL", f"http://127.0.0.1:{HTTP_PORT}")
+
+# ----------------------------------------------------------------------------- services
+# With DATABASE_URL / REDIS_URL unset, a real PostgreSQL and Redis are started under ./var/.
+_embedded_urls = {}
+if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
+    from stockrace import embedded
+
+    _embedded_urls = embedded.export_urls()
+
+DATABASE_URL = env.str("DATABASE_URL", "")
+REDIS_URL = env.str("REDIS_URL", "")
+config.check_redis_url(REDIS_URL, env.errors)
+REDIS_TEST_DB = env.int("REDIS_TEST_DB", 15, min=1, max=15)
+if TESTING:
+    REDIS_URL = config.redis_url_with_db(REDIS_URL, REDIS_TEST_DB)
+    os.environ["REDIS_URL"] = REDIS_URL
+
+DATABASES = {"default": config.parse_database_url(DATABASE_URL, env.errors)}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", 0, min=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Several suites may share one server (parallel checkouts): each may name its own test database.
+DATABASES["default"]["TEST"] = {"NAME": env.str("STOCKRACE_TEST_DB_NAME", "test_stockrace")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "cache",
+    }
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        # The pub/sub layer: each ASGI process gets one copy of a group message and only for
+        # groups its own clients joined (see docs/ARCHITECTURE.md).
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": "sr"},
+    }
+}
+
+# ----------------------------------------------------------------------------- apps
+INSTALLED_APPS = [
+    "daphne",
+    "admin_interface",
+    "colorfield",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django.contrib.postgres",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_beat",
+    "django_htmx",
+    "channels",
+    "apps.core",
+    "apps.accounts",
+    "apps.market",
+    "apps.races",
+    "apps.bets",
+    "apps.points",
+    "apps.badges",
+    "apps.botdetect",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "stockrace.urls"
+ASGI_APPLICATION = "stockrace.asgi.application"
+WSGI_APPLICATION = None
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "lobby"
+LOGOUT_REDIRECT_URL = "lobby"
+X_FRAME_OPTIONS = "SAMEORIGIN"  # django-admin-interface opens related objects in same-origin modals
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation in tests
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+MARKET_TIME_ZONE = "America/New_York"  # the exchange calendar, daily bonus day, leaderboard periods
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG or TESTING or EMBEDDED
+
+# ----------------------------------------------------------------------------- API
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # pages: session cookie + CSRF
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_PAGINATION_CLASS": "apps.core.api.Pagination",
+    "PAGE_SIZE": env.int("API_PAGE_SIZE", 25, min=1, max=500),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", "120/min"),
+        "user": env.str("API_THROTTLE_USER", "1200/min"),
+        "register": env.str("API_THROTTLE_REGISTER", "20/hour"),
+        "bets_user": env.str("BET_RATE_LIMIT_USER", "60/min"),
+        "bets_ip": env.str("BET_RATE_LIMIT_IP", "300/min"),
+    },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+if TESTING:
+    # Tests hammer the API from one address on purpose; throttling has its own tests.
+    REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = []
+SPECTACULAR_SETTINGS = {
+    "TITLE": "StockRace API",
+    "DESCRIPTION": "Stock races, bets, points, leaderboards and live market data.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI served from our own static files: no CDN needed.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", 15, min=1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", 7, min=1)),
+    "SIGNING_KEY": SECRET_KEY,
+}
+
+# ----------------------------------------------------------------------------- Celery
+CELERY_BROKER_URL = config.kombu_redis_url(REDIS_URL)
+CELERY_RESULT_BACKEND = None  # tasks report through the database, not a result store
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_ACKS_LATE = True  # a killed worker's task is delivered again
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_ALWAYS_EAGER = TESTING and os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1"
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BEAT_SCHEDULE = {
+    # DatabaseScheduler copies these into django_celery_beat's tables at start; staff can
+    # pause or retime them in the admin.
+    "heartbeat": {"task": "core.heartbeat", "schedule": float(env.int("HEARTBEAT_INTERVAL_SECONDS", 10, min=1))},
+}
+# Beat's heartbeat task runs this often; /healthz calls beat late after BEAT_MAX_SILENCE.
+HEARTBEAT_INTERVAL_SECONDS = env.int("HEARTBEAT_INTERVAL_SECONDS", 10, min=1)
+BEAT_MAX_SILENCE_SECONDS = env.int("BEAT_MAX_SILENCE_SECONDS", 60, min=5)
+
+# ----------------------------------------------------------------------------- market data
+MARKET_DATA_PROVIDER = env.choice("MARKET_DATA_PROVIDER", "simulator", ("simulator", "replay", "finnhub", "alpaca"))
+MARKET_DATA_API_KEY = env.str("MARKET_DATA_API_KEY", "")
+MARKET_DATA_API_SECRET = env.str("MARKET_DATA_API_SECRET", "")
+MARKET_DATA_WS_URL = env.str("MARKET_DATA_WS_URL", "")
+MARKET_DATA_REST_URL = env.str("MARKET_DATA_REST_URL", "")
+MARKET_DATA_STALE_SECONDS = env.float("MARKET_DATA_STALE_SECONDS", 10.0, min=0.5)
+SNAPSHOT_ACTIVE_SECONDS = env.float("SNAPSHOT_ACTIVE_SECONDS", 1.0, min=0.1)
+SNAPSHOT_IDLE_SECONDS = env.float("SNAPSHOT_IDLE_SECONDS", 15.0, min=0.1)
+REPLAY_DIR = env.str("REPLAY_DIR", str(BASE_DIR.parent / "shared" / "data" / "market" / "intraday_1min"))
+REPLAY_SPEED = env.float("REPLAY_SPEED", 60.0, min=0.01)
+EXCHANGE_SIM_HOST = env.str("EXCHANGE_SIM_HOST", "127.0.0.1")
+EXCHANGE_SIM_PORT = env.int("EXCHANGE_SIM_PORT", 8765, min=1, max=65535)
+EXCHANGE_SIM_SEED = env.int("EXCHANGE_SIM_SEED", 42)
+EXCHANGE_SIM_TICKS_PER_SECOND = env.float("EXCHANGE_SIM_TICKS_PER_SECOND", 4.0, min=0.1)
+EXCHANGE_SIM_SYMBOLS = env.int("EXCHANGE_SIM_SYMBOLS", 0, min=0)  # 0: every listed stock
+
+# ----------------------------------------------------------------------------- game rules
+SIGNUP_BONUS = env.int("SIGNUP_BONUS", 1000, min=0)
+DAILY_LOGIN_BONUS = env.int("DAILY_LOGIN_BONUS", 100, min=0)
+BET_MIN_STAKE = env.int("BET_MIN_STAKE", 1, min=1)
+BET_MAX_STAKE_PER_RACE = env.int("BET_MAX_STAKE_PER_RACE", 500, min=1)
+BET_COOLDOWN_SECONDS = env.float("BET_COOLDOWN_SECONDS", 2.0, min=0)
+RACE_BETTING_WINDOW_SECONDS = env.int("RACE_BETTING_WINDOW_SECONDS", 300, min=10)
+RACE_LOBBY_TARGET = env.int("RACE_LOBBY_TARGET", 6, min=0)
+
+LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+
+env.check()
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+        "pgserver": {"level": "WARNING"},
+    },
+}

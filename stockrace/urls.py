@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.core.views import healthz
+
+admin.site.site_header = "StockRace staff"
+admin.site.site_title = "StockRace staff"
+
+# Each app owns its API routes in apps/<app>/api_urls.py, mounted under /api/v1/.
+api_v1 = [
+    path("auth/", include("apps.accounts.api_urls")),
+    path("", include("apps.market.api_urls")),
+    path("", include("apps.races.api_urls")),
+    path("", include("apps.bets.api_urls")),
+    path("", include("apps.points.api_urls")),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("apps.accounts.urls")),
+    path("", include("apps.core.urls")),
+]
+
+handler404 = "apps.core.views.not_found"
+handler500 = "apps.core.views.server_error"

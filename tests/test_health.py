@@ -1,0 +1,50 @@
+"""/healthz reports every part of the stack and answers 503 naming what fails."""
+import json
+
+import pytest
+
+from apps.core import health
+from apps.core.redis import get_redis, redis_now_ts
+from apps.market.quotes import FEED_KEY
+
+pytestmark = pytest.mark.django_db
+
+
+def test_all_parts_ok_gives_200(client, settings):
+    health.record_beat()
+    get_redis().hset(FEED_KEY, mapping={"last_recv": redis_now_ts(), "provider": "simulator", "connected": 1})
+    response = client.get("/healthz")
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["failing"] == []
+    assert set(body["checks"]) == {"database", "redis", "celery_broker", "beat", "market_data"}
+    assert body["checks"]["market_data"]["provider"] == "simulator"
+
+
+def test_silent_beat_and_feed_give_503_naming_them(client):
+    client_redis = get_redis()
+    client_redis.set(health.BEAT_KEY, redis_now_ts() - 3600)
+    client_redis.hset(FEED_KEY, mapping={"last_recv": redis_now_ts() - 120, "provider": "simulator"})
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = json.loads(response.content)
+    assert body["failing"] == ["beat", "market_data"]
+    assert body["checks"]["market_data"]["lag_s"] >= 119
+    assert "no heartbeat" in body["checks"]["beat"]["error"]
+
+
+def test_a_broken_check_is_reported_not_raised(client, monkeypatch):
+    def boom():
+        raise ConnectionError("database is on fire")
+
+    monkeypatch.setitem(health.CHECKS, "database", boom)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert "database is on fire" in response.json()["checks"]["database"]["error"]
+
+
+def test_heartbeat_task_records_beat():
+    from apps.core.tasks import heartbeat
+
+    heartbeat.delay()
+    assert float(get_redis().get(health.BEAT_KEY)) == pytest.approx(redis_now_ts(), abs=5)
