@@ -105,6 +105,10 @@ INSTALLED_APPS = [
     "apps.points",
     "apps.badges",
     "apps.botdetect",
+    "apps.feed",
+    "apps.live",
+    "apps.leaderboards",
+    "apps.web",
 ]
 
 MIDDLEWARE = [

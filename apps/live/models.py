@@ -1,0 +1,1 @@
+"""Live race rooms models."""
