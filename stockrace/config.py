@@ -75,6 +75,16 @@ class Env:
             return default
         return [item.strip() for item in raw.split(",") if item.strip()]
 
+    def rate(self, name: str, default: str) -> str:
+        """A DRF throttle rate such as 60/min (periods: s, sec, m, min, h, hour, d, day)."""
+        import re
+
+        value = self.str(name, default)
+        if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+            self.errors.append(f"{name}={value!r} is not a rate like 60/min (number/s|min|hour|day)")
+            return default
+        return value
+
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
         value = self.str(name, default)
         if value not in choices:

@@ -187,11 +187,11 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env.str("API_THROTTLE_ANON", "120/min"),
-        "user": env.str("API_THROTTLE_USER", "1200/min"),
-        "register": env.str("API_THROTTLE_REGISTER", "20/hour"),
-        "bets_user": env.str("BET_RATE_LIMIT_USER", "60/min"),
-        "bets_ip": env.str("BET_RATE_LIMIT_IP", "300/min"),
+        "anon": env.rate("API_THROTTLE_ANON", "120/min"),
+        "user": env.rate("API_THROTTLE_USER", "1200/min"),
+        "register": env.rate("API_THROTTLE_REGISTER", "20/hour"),
+        "bets_user": env.rate("BET_RATE_LIMIT_USER", "60/min"),
+        "bets_ip": env.rate("BET_RATE_LIMIT_IP", "300/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

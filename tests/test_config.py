@@ -67,3 +67,11 @@ def test_process_refuses_to_start_with_bad_settings():
     assert "Bad settings in the environment" in result.stderr
     assert "DEBUG='perhaps' is not a boolean" in result.stderr
     assert "REDIS_URL must start with redis://" in result.stderr
+
+
+def test_throttle_rates_are_checked():
+    env = config.Env({"BET_RATE_LIMIT_USER": "fast", "API_THROTTLE_ANON": "10/min"})
+    assert env.rate("API_THROTTLE_ANON", "1/min") == "10/min"
+    env.rate("BET_RATE_LIMIT_USER", "60/min")
+    with pytest.raises(ImproperlyConfigured, match="BET_RATE_LIMIT_USER='fast' is not a rate"):
+        env.check()
