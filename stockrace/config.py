@@ -98,6 +98,24 @@ class Env:
             raise ImproperlyConfigured(f"Bad settings in the environment:\n  - {lines}\nSee .env.example and the README.")
 
 
+def load_dotenv(path) -> None:
+    """Read KEY=value lines from a .env file into os.environ, never overriding what is set
+    already and skipping empty values (so a copied .env.example changes nothing)."""
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except FileNotFoundError:
+        return
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        key = key.removeprefix("export ").strip()
+        value = value.strip().strip("'\"")
+        if value and key not in os.environ:
+            os.environ[key] = value
+
+
 def parse_database_url(url: str, errors: list[str]) -> dict:
     """postgres://user:pass@host:port/name?opt=value, or a unix socket given as ?host=/dir."""
     parts = urlsplit(url)

@@ -13,6 +13,7 @@ from pathlib import Path
 from stockrace import config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+config.load_dotenv(BASE_DIR / ".env")
 env = config.Env()
 
 # Under pytest the suite uses its own Redis database so it never clobbers a running demo;

@@ -75,3 +75,16 @@ def test_throttle_rates_are_checked():
     env.rate("BET_RATE_LIMIT_USER", "60/min")
     with pytest.raises(ImproperlyConfigured, match="BET_RATE_LIMIT_USER='fast' is not a rate"):
         env.check()
+
+
+def test_dotenv_fills_only_missing_non_empty_values(tmp_path, monkeypatch):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("# comment\nSR_A=from-file\nSR_B=from-file\nexport SR_C='quoted'\nSR_EMPTY=\n")
+    monkeypatch.setenv("SR_B", "from-env")
+    for key in ("SR_A", "SR_C", "SR_EMPTY"):
+        monkeypatch.delenv(key, raising=False)
+    config.load_dotenv(dotenv)
+    assert (os.environ["SR_A"], os.environ["SR_B"], os.environ["SR_C"]) == ("from-file", "from-env", "quoted")
+    assert "SR_EMPTY" not in os.environ
+    for key in ("SR_A", "SR_C"):
+        monkeypatch.delenv(key)
