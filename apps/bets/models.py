@@ -56,3 +56,50 @@ class Bet(models.Model):
 
     def __str__(self) -> str:
         return f"bet {self.pk} {self.kind} {self.stake} on race {self.race_id}"
+
+
+class RaceStake(models.Model):
+    """One player's running stake total on one race.
+
+    The per-race cap is a conditional upsert of this row (see services.bet_place): the row lock
+    it takes serialises a player's concurrent bets on one race, so the cap holds under load.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    race = models.ForeignKey("races.Race", on_delete=models.PROTECT, related_name="+")
+    total = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            # The ON CONFLICT target of the stake upsert.
+            models.UniqueConstraint(fields=["user", "race"], name="race_stake_unique_user_race"),
+            models.CheckConstraint(condition=Q(total__gt=0), name="race_stake_total_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} staked {self.total} on race {self.race_id}"
+
+
+class RaceOdds(models.Model):
+    """Winner odds of one stock in one race, published once (before betting) and never changed.
+
+    Redis caches them per race (``race:{id}:odds``) for the bet path; this table is the truth
+    that survives a Redis restart, so a race's published odds never move.
+    """
+
+    race = models.ForeignKey("races.Race", on_delete=models.CASCADE, related_name="+")
+    symbol = models.CharField(max_length=16)
+    odds = models.DecimalField(max_digits=10, decimal_places=4)
+    momentum_pct = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    source = models.CharField(max_length=16)  # candles, snapshots, quotes or even
+    published_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # Publishing is INSERT … ON CONFLICT DO NOTHING: the first publisher's odds stand.
+            models.UniqueConstraint(fields=["race", "symbol"], name="race_odds_unique_symbol"),
+            models.CheckConstraint(condition=Q(odds__gt=1), name="race_odds_above_one"),
+        ]
+
+    def __str__(self) -> str:
+        return f"race {self.race_id} {self.symbol} x{self.odds}"

@@ -1,0 +1,55 @@
+"""Bet API: place a bet on a race, list my bets."""
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, permissions, status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.bets.selectors import bets_of_user
+from apps.bets.serializers import BetRequestSerializer, BetSerializer, bet_representation
+from apps.bets.services import bet_place
+from apps.bets.throttles import BetIpThrottle, BetUserThrottle
+from apps.core.api import ApiError
+
+
+class BetCreateView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+    throttle_classes = [BetUserThrottle, BetIpThrottle]
+
+    def throttled(self, request, wait):
+        seconds = max(1, round(wait or 1))
+        exc = ApiError(f"Too many bets in a short time: try again in {seconds} s.", code="rate_limited",
+                       status_code=429)
+        exc.wait = seconds
+        raise exc
+
+    @extend_schema(
+        request=BetRequestSerializer,
+        responses={201: BetSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                                     description="Retrying a POST with the same key returns the first bet.")],
+    )
+    def post(self, request, race_id: int):
+        data = BetRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key")
+        bet = bet_place(user=request.user, race_id=race_id, idempotency_key=key,
+                        client_ip=request.META.get("REMOTE_ADDR"), **data.validated_data)
+        return Response(bet_representation(bet), status=status.HTTP_201_CREATED)
+
+
+class MyBetsView(ListAPIView):
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = BetSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("race", int, required=False, description="only bets on this race")])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        race = self.request.query_params.get("race")
+        if race is not None and not race.isdigit():
+            raise exceptions.ValidationError({"race": ["A race id is a whole number."]})
+        return bets_of_user(user_id=self.request.user.pk, race_id=int(race) if race else None)
