@@ -263,6 +263,7 @@ DAILY_LOGIN_BONUS = env.int("DAILY_LOGIN_BONUS", 100, min=0)
 BET_MIN_STAKE = env.int("BET_MIN_STAKE", 1, min=1)
 BET_MAX_STAKE_PER_RACE = env.int("BET_MAX_STAKE_PER_RACE", 500, min=1)
 BET_COOLDOWN_SECONDS = env.float("BET_COOLDOWN_SECONDS", 2.0, min=0)
+BET_HOUSE_MARGIN = env.float("BET_HOUSE_MARGIN", 0.05, min=0, max=0.5)  # share of fair odds the house keeps
 RACE_BETTING_WINDOW_SECONDS = env.int("RACE_BETTING_WINDOW_SECONDS", 300, min=10)
 RACE_LOBBY_TARGET = env.int("RACE_LOBBY_TARGET", 6, min=0)
 
