@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('bets', '0001_initial'),
-        ('races', '0002_racestanding_racetransition_race_is_generated_and_more'),
+        ('races', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
