@@ -214,8 +214,6 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", 15, min=1)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", 7, min=1)),
     "SIGNING_KEY": SECRET_KEY,
-    # Token login grants the daily login bonus, like a session login does.
-    "TOKEN_OBTAIN_SERIALIZER": "apps.points.jwt.TokenObtainPairWithBonusSerializer",
 }
 
 # ----------------------------------------------------------------------------- Celery
@@ -261,15 +259,6 @@ EXCHANGE_SIM_SYMBOLS = env.int("EXCHANGE_SIM_SYMBOLS", 0, min=0)  # 0: every lis
 # Scales every simulated volatility (1.0: a stock moves about 1 % in a 5-minute race).
 EXCHANGE_SIM_VOLATILITY = env.float("EXCHANGE_SIM_VOLATILITY", 1.0, min=0.0)
 
-# ----------------------------------------------------------------------------- live race rooms
-# The engine's Redis lease: a standby takes over within LEASE_MS + POLL_SECONDS of a crash.
-LIVE_ENGINE_LEASE_MS = env.int("LIVE_ENGINE_LEASE_MS", 1000, min=300, max=60000)
-LIVE_ENGINE_POLL_SECONDS = env.float("LIVE_ENGINE_POLL_SECONDS", 0.2, min=0.05, max=10)
-# Room heartbeat ({"type":"ping"}) interval, and the outbound bytes a viewer may have queued
-# in the server before its frames are conflated (latest frame only).
-LIVE_WS_HEARTBEAT_SECONDS = env.float("LIVE_WS_HEARTBEAT_SECONDS", 15.0, min=0.5)
-LIVE_WS_MAX_BUFFER_BYTES = env.int("LIVE_WS_MAX_BUFFER_BYTES", 65536, min=1024)
-
 # ----------------------------------------------------------------------------- game rules
 SIGNUP_BONUS = env.int("SIGNUP_BONUS", 1000, min=0)
 DAILY_LOGIN_BONUS = env.int("DAILY_LOGIN_BONUS", 100, min=0)
@@ -279,26 +268,6 @@ BET_COOLDOWN_SECONDS = env.float("BET_COOLDOWN_SECONDS", 2.0, min=0)
 BET_HOUSE_MARGIN = env.float("BET_HOUSE_MARGIN", 0.05, min=0, max=0.5)  # share of fair odds the house keeps
 RACE_BETTING_WINDOW_SECONDS = env.int("RACE_BETTING_WINDOW_SECONDS", 300, min=10)
 RACE_LOBBY_TARGET = env.int("RACE_LOBBY_TARGET", 6, min=0)
-# Race lifecycle (apps/races): transitions are ETA tasks enqueued at most this far ahead (below
-# the broker's visibility timeout); the beat sweep is the safety net; a race this long past a
-# transition counts as stuck for the cleanup task; prices locked later than the tolerance flag
-# the race for review.
-RACE_ETA_HORIZON_SECONDS = env.int("RACE_ETA_HORIZON_SECONDS", 1800, min=10, max=3000)
-RACE_SWEEP_SECONDS = env.float("RACE_SWEEP_SECONDS", 2.0, min=0.5)
-RACE_CLEANUP_SECONDS = env.float("RACE_CLEANUP_SECONDS", 30.0, min=1)
-RACE_STUCK_AFTER_SECONDS = env.int("RACE_STUCK_AFTER_SECONDS", 60, min=5)
-RACE_LATE_TOLERANCE_SECONDS = env.float("RACE_LATE_TOLERANCE_SECONDS", 5.0, min=0.5)
-RACE_GENERATE_SECONDS = env.float("RACE_GENERATE_SECONDS", 60.0, min=5)
-# House bettors (User.is_house): how many accounts, bets per generated race, and the balance
-# each is topped up to through the ledger.
-RACE_HOUSE_BETTORS = env.int("RACE_HOUSE_BETTORS", 12, min=0)
-RACE_HOUSE_BETS_PER_RACE = env.int("RACE_HOUSE_BETS_PER_RACE", 10, min=0)
-RACE_HOUSE_BANKROLL = env.int("RACE_HOUSE_BANKROLL", 20000, min=0)
-CELERY_BEAT_SCHEDULE.update({
-    "races-sweep": {"task": "races.sweep", "schedule": RACE_SWEEP_SECONDS},
-    "races-cleanup": {"task": "races.cleanup", "schedule": RACE_CLEANUP_SECONDS},
-    "races-generate": {"task": "races.generate", "schedule": RACE_GENERATE_SECONDS},
-})
 
 LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 
