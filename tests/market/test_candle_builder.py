@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -9,6 +10,7 @@ from apps.market.candles import CandleBuilder
 from apps.market.models import Candle
 
 pytestmark = pytest.mark.django_db
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 def ts(text: str) -> float:
@@ -103,3 +105,37 @@ def test_a_failed_flush_keeps_the_trades_for_the_next_one(make_stock, monkeypatc
     assert builder.flush() == 7
     c = candle("AAPL", "1m", "2019-02-13T15:01")
     assert (c.open, c.close, c.volume) == (10.0, 12.0, 3)
+
+
+def test_candles_built_from_ticks_equal_the_same_bars_imported(make_stock):
+    import csv
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from apps.market.intervals import INTERVALS
+    from tests.market.conftest import INTRADAY_DIR, require
+
+    path = require(INTRADAY_DIR / "MSFT_1min.csv")
+    call_command("import_bars", str(path), "--no-progress", stdout=StringIO(), stderr=StringIO())
+    make_stock("TICKS")
+    builder = CandleBuilder()
+    with path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    for n, row in enumerate(reversed(rows), start=1):  # oldest first, as a feed would send them
+        end = datetime.fromisoformat(row["datetime"]).replace(tzinfo=NEW_YORK)
+        start = (end - timedelta(minutes=1)).timestamp()
+        volume = int(row["volume"])
+        sizes = [volume // 4, volume // 4, volume // 4, volume - 3 * (volume // 4)]
+        for offset, column, size in zip((0.5, 20, 40, 59.9), ("open", "high", "low", "close"), sizes):
+            builder.add_trade("TICKS", start + offset, float(row[column]), size)
+        if n % 500 == 0:
+            builder.flush()  # several flushes: rollups must merge deltas, not overwrite
+    builder.flush()
+    for interval in INTERVALS:
+        imported = list(Candle.objects.filter(stock__symbol="MSFT", interval=interval).order_by("start")
+                        .values_list("start", "open", "high", "low", "close", "volume"))
+        built = list(Candle.objects.filter(stock__symbol="TICKS", interval=interval).order_by("start")
+                     .values_list("start", "open", "high", "low", "close", "volume"))
+        assert imported and built == imported, interval
