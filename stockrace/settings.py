@@ -268,6 +268,26 @@ BET_COOLDOWN_SECONDS = env.float("BET_COOLDOWN_SECONDS", 2.0, min=0)
 BET_HOUSE_MARGIN = env.float("BET_HOUSE_MARGIN", 0.05, min=0, max=0.5)  # share of fair odds the house keeps
 RACE_BETTING_WINDOW_SECONDS = env.int("RACE_BETTING_WINDOW_SECONDS", 300, min=10)
 RACE_LOBBY_TARGET = env.int("RACE_LOBBY_TARGET", 6, min=0)
+# Race lifecycle (apps/races): transitions are ETA tasks enqueued at most this far ahead (below
+# the broker's visibility timeout); the beat sweep is the safety net; a race this long past a
+# transition counts as stuck for the cleanup task; prices locked later than the tolerance flag
+# the race for review.
+RACE_ETA_HORIZON_SECONDS = env.int("RACE_ETA_HORIZON_SECONDS", 1800, min=10, max=3000)
+RACE_SWEEP_SECONDS = env.float("RACE_SWEEP_SECONDS", 2.0, min=0.5)
+RACE_CLEANUP_SECONDS = env.float("RACE_CLEANUP_SECONDS", 30.0, min=1)
+RACE_STUCK_AFTER_SECONDS = env.int("RACE_STUCK_AFTER_SECONDS", 60, min=5)
+RACE_LATE_TOLERANCE_SECONDS = env.float("RACE_LATE_TOLERANCE_SECONDS", 5.0, min=0.5)
+RACE_GENERATE_SECONDS = env.float("RACE_GENERATE_SECONDS", 60.0, min=5)
+# House bettors (User.is_house): how many accounts, bets per generated race, and the balance
+# each is topped up to through the ledger.
+RACE_HOUSE_BETTORS = env.int("RACE_HOUSE_BETTORS", 12, min=0)
+RACE_HOUSE_BETS_PER_RACE = env.int("RACE_HOUSE_BETS_PER_RACE", 10, min=0)
+RACE_HOUSE_BANKROLL = env.int("RACE_HOUSE_BANKROLL", 20000, min=0)
+CELERY_BEAT_SCHEDULE.update({
+    "races-sweep": {"task": "races.sweep", "schedule": RACE_SWEEP_SECONDS},
+    "races-cleanup": {"task": "races.cleanup", "schedule": RACE_CLEANUP_SECONDS},
+    "races-generate": {"task": "races.generate", "schedule": RACE_GENERATE_SECONDS},
+})
 
 LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 

@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("apps.races.api_urls")),
     path("", include("apps.bets.api_urls")),
     path("", include("apps.points.api_urls")),
+    path("", include("apps.leaderboards.api_urls")),
 ]
 
 urlpatterns = [

@@ -1,2 +1,10 @@
 """races API routes (under /api/v1/)."""
-urlpatterns: list = []
+from django.urls import path
+
+from apps.races.api import RaceDetailView, RaceLeaderboardView, RaceListView
+
+urlpatterns = [
+    path("races/", RaceListView.as_view(), name="api-races"),
+    path("races/<str:race_id>/", RaceDetailView.as_view(), name="api-race"),
+    path("races/<str:race_id>/leaderboard/", RaceLeaderboardView.as_view(), name="api-race-leaderboard"),
+]

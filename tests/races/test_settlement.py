@@ -1,0 +1,109 @@
+"""Settlement: scores, pays exactly once, stores results, streaks and leaderboards."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from apps.bets.models import Bet
+from apps.leaderboards.models import LeaderboardEntry, PlayerStreak
+from apps.points.models import LedgerEntry
+from apps.races import settlement
+from apps.races.models import Race, RaceStanding, RaceTransition
+from tests.races import factories as f
+
+pytestmark = pytest.mark.django_db
+S = Race.State
+PCT = {"AAA": 3.0, "BBB": 1.5, "CCC": -0.5, "DDD": -2.0}
+
+
+def _race_with_bets():
+    race = f.race_in_state(S.CALCULATING)
+    f.lock_results(race, PCT)
+    alice, bob, house = f.funded_user(1000), f.funded_user(1000), f.funded_user(1000, is_house=True)
+    bets = {
+        "alice_winner": f.bet(race, alice, symbol="AAA", stake=100, odds="3.0"),
+        "alice_bracket": f.bet(race, alice, kind="bracket", symbol="BBB", low=1.0, high=2.0, stake=50, odds="4.0"),
+        "bob_winner": f.bet(race, bob, symbol="CCC", stake=100, odds="2.5"),
+        "bob_podium": f.bet(race, bob, kind="podium", podium=["AAA", "CCC", "BBB"], stake=20, odds="20"),
+        "house_winner": f.bet(race, house, symbol="AAA", stake=10, odds="3.0"),
+    }
+    return race, (alice, bob, house), bets
+
+
+def test_settlement_scores_pays_and_records_results():
+    race, (alice, bob, house), bets = _race_with_bets()
+    result = settlement.race_settle(race_id=race.pk)
+    assert result.bets == 5 and result.payouts == 4
+
+    by_id = {b.pk: b for b in Bet.objects.filter(race=race)}
+    won = by_id[bets["alice_winner"].pk]
+    assert won.status == Bet.Status.WON
+    # base 300 × participants(3 players: 1 + 0.05·log2 3) × timing(bet 1 s into a 60 s window).
+    assert won.score["accuracy"] == 1.0 and won.score["streak"] == 1.0
+    assert won.payout == int(300 * won.score["participants"] * won.score["timing"])
+    assert by_id[bets["alice_bracket"].pk].status == Bet.Status.WON
+    assert by_id[bets["bob_winner"].pk].status == Bet.Status.LOST and by_id[bets["bob_winner"].pk].payout == 0
+    partial = by_id[bets["bob_podium"].pk]  # AAA exactly first; CCC and BBB in the top 3 but swapped
+    assert partial.status == Bet.Status.WON and partial.score["accuracy"] == pytest.approx(0.45)
+
+    paid = {e.bet_id: e.amount for e in LedgerEntry.objects.filter(kind="payout", race=race)}
+    assert paid == {b.pk: b.payout for b in by_id.values() if b.payout > 0}
+    assert sum(paid.values()) == result.paid
+    f.assert_ledger_balanced()
+
+    race.refresh_from_db()
+    assert race.state == S.COMPLETED and race.participants == 3 and race.settled_at is not None
+    assert RaceTransition.objects.filter(race=race, to_state=S.COMPLETED).count() == 1
+
+    standings = {s.user_id: s for s in RaceStanding.objects.filter(race=race)}
+    assert set(standings) == {alice.pk, bob.pk}  # the house never appears on a leaderboard
+    assert standings[alice.pk].rank == 1
+    assert LeaderboardEntry.objects.filter(user=house).count() == 0
+    assert LeaderboardEntry.objects.get(board="global", user=alice).points == standings[alice.pk].points_won
+    assert LeaderboardEntry.objects.filter(user=alice).count() == 3  # global, this week, this month
+
+    assert PlayerStreak.objects.get(user=alice).current == 1
+    assert PlayerStreak.objects.get(user=bob).current == 0
+
+
+def test_settling_twice_pays_once():
+    race, _, _ = _race_with_bets()
+    first = settlement.race_settle(race_id=race.pk)
+    before = f.balances()
+    assert settlement.race_settle(race_id=race.pk) is None
+    assert f.balances() == before
+    assert LedgerEntry.objects.filter(kind="payout", race=race).count() == first.payouts
+
+
+def test_streak_multiplies_consecutive_correct_winner_picks():
+    player = f.funded_user(5000)
+    payouts = []
+    for _ in range(3):
+        race = f.race_in_state(S.CALCULATING)
+        f.lock_results(race, PCT)
+        b = f.bet(race, player, symbol="AAA", stake=100, odds="2.0",
+                  placed_at=race.starts_at - timedelta(seconds=30))
+        settlement.race_settle(race_id=race.pk)
+        b.refresh_from_db()
+        payouts.append((b.score["streak"], b.payout))
+    assert [s for s, _ in payouts] == [1.0, 1.1, 1.2]
+    assert payouts[0][1] < payouts[1][1] < payouts[2][1]
+    streak = PlayerStreak.objects.get(user=player)
+    assert (streak.current, streak.best) == (3, 3)
+
+    race = f.race_in_state(S.CALCULATING)
+    f.lock_results(race, PCT)
+    f.bet(race, player, symbol="DDD", stake=100)
+    settlement.race_settle(race_id=race.pk)
+    streak.refresh_from_db()
+    assert (streak.current, streak.best) == (0, 3)
+
+
+def test_race_without_bets_completes():
+    race = f.race_in_state(S.CALCULATING)
+    f.lock_results(race, PCT)
+    result = settlement.race_settle(race_id=race.pk)
+    assert (result.bets, result.paid) == (0, 0)
+    race.refresh_from_db()
+    assert race.state == S.COMPLETED
