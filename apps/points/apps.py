@@ -7,6 +7,7 @@ class PointsConfig(AppConfig):
     verbose_name = "Points"
 
     def ready(self):
+        from apps.points import signals  # noqa: F401 - connects the daily bonus to user_logged_in
         from apps.accounts.services import on_user_created
         from apps.points.services import signup_bonus_grant
 

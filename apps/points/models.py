@@ -1,7 +1,8 @@
 """Points: a stored balance per player and the append-only ledger that explains it.
 
 Invariant (tested): for every account, balance == SUM(ledger.amount). The balance only
-changes through apps.points.services.ledger_post, in the same transaction as its entry.
+changes through apps.points.services.ledger_post (or, for a bet's stake, the equivalent
+debit in apps.bets.services.bet_place), in the same transaction as its entry.
 """
 from django.conf import settings
 from django.db import models
