@@ -214,6 +214,8 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", 15, min=1)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", 7, min=1)),
     "SIGNING_KEY": SECRET_KEY,
+    # Token login grants the daily login bonus, like a session login does.
+    "TOKEN_OBTAIN_SERIALIZER": "apps.points.jwt.TokenObtainPairWithBonusSerializer",
 }
 
 # ----------------------------------------------------------------------------- Celery
