@@ -1,0 +1,34 @@
+"""``manage.py run_market_data``: the market-data worker, a process of its own.
+
+One WebSocket to the provider chosen by MARKET_DATA_PROVIDER; latest quotes to Redis
+(``quote:{SYM}``, published on ``quotes:{SYM}``), snapshots and candles to PostgreSQL, gaps
+backfilled and recorded. See apps/feed/worker.py and docs/ARCHITECTURE-feed.md.
+"""
+from __future__ import annotations
+
+from apps.core.redis import get_redis
+from apps.core.workers import WorkerCommand
+from apps.feed.providers import get_provider
+from apps.feed.worker import FeedWorker
+from apps.market.candles import CandleBuilder
+from apps.market.models import Stock
+
+
+class Command(WorkerCommand):
+    help = "Market-data worker: one WebSocket to the provider, quotes to Redis, snapshots and candles to PostgreSQL."
+    worker_name = "market-data"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--provider", choices=["simulator", "replay", "finnhub", "alpaca"], default=None,
+                            help="override MARKET_DATA_PROVIDER")
+
+    def run(self, **options):
+        provider = get_provider(options["provider"])
+        listed = list(Stock.objects.filter(is_active=True).order_by("symbol").values_list("symbol", flat=True))
+        # The simulator and the replay stream everything they list: subscribe to "*".
+        symbols = None if provider.name in ("simulator", "replay") else listed
+        worker = FeedWorker(provider=provider, redis=get_redis(), stopping=self.stopping, candles=CandleBuilder(),
+                            symbols=symbols)
+        worker.resume(listed)
+        self.log.info("market-data worker: provider %s, %d listed symbols", provider.name, len(listed))
+        worker.run()
