@@ -24,7 +24,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("apps.accounts.urls")),
-    path("", include("apps.core.urls")),
+    path("", include("apps.web.urls")),
 ]
 
 handler404 = "apps.core.views.not_found"

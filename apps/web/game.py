@@ -1,0 +1,56 @@
+"""The one place the player pages reach into the game core (apps.bets, apps.races).
+
+Views call these thin wrappers so that the shape the templates need (odds per symbol, a
+payout preview, a refusal message) is decided once; every rule stays in the game apps.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from apps.races.models import Race
+
+
+class BetRefused(Exception):
+    """The game refused the bet; ``str(exc)`` is the reason a player understands."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    odds: Decimal | None
+    payout: int | None
+    note: str = ""
+
+
+def winner_odds(*, race: Race) -> dict[str, Decimal]:
+    """The race's published winner odds per symbol (published on first read, then fixed)."""
+    from apps.bets.selectors import race_odds
+
+    return race_odds(race)
+
+
+def bet_preview(*, race: Race, args: dict) -> Preview:
+    """Odds and potential payout of a bet before it is placed (the functions bet_place fixes them with)."""
+    from apps.bets import odds as odds_math
+
+    kind, stake = args["kind"], args["stake"]
+    if kind == "winner":
+        odds = winner_odds(race=race).get(args["symbol"])
+    elif kind == "bracket":
+        odds = odds_math.bracket_odds(args["low_pct"], args["high_pct"], race.duration)
+    else:
+        odds = odds_math.podium_odds(len(race.entries.all()))
+    if odds is None:
+        return Preview(None, None, "Odds are published when betting opens.")
+    return Preview(odds, odds_math.potential_payout(stake, odds))
+
+
+def bet_place(*, user, race: Race, args: dict, client_ip: str | None, idempotency_key: str | None):
+    """Place the bet through apps.bets.services.bet_place; a refusal becomes BetRefused with its reason."""
+    from apps.bets import errors, services
+
+    try:
+        return services.bet_place(user=user, race_id=race.pk, client_ip=client_ip,
+                                  idempotency_key=idempotency_key, **args)
+    except errors.BetRefused as exc:
+        raise BetRefused(str(exc.detail)) from exc

@@ -1,0 +1,1 @@
+"""Reads shaped for the player pages (one module per page family)."""

@@ -1,0 +1,81 @@
+"""Profiles and leaderboards as the pages show them."""
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q, Sum
+from django.shortcuts import get_object_or_404
+
+from apps.bets.models import Bet
+from apps.points.models import LedgerEntry, PointsAccount
+
+User = get_user_model()
+HISTORY_LIMIT = 25
+BOARD_LIMIT = 100
+BOARDS = {"global": "All time", "weekly": "This week", "monthly": "This month"}
+
+
+def player_get(*, username: str):
+    return get_object_or_404(User, username=username, is_active=True)
+
+
+def player_balance(*, user) -> int:
+    return PointsAccount.objects.filter(user=user).values_list("balance", flat=True).first() or 0
+
+
+def player_stats(*, user) -> dict:
+    """Bets placed, settled, won, staked and paid out (one query)."""
+    stats = Bet.objects.filter(user=user).aggregate(
+        bets=Count("id"), won=Count("id", filter=Q(status=Bet.Status.WON)),
+        settled=Count("id", filter=Q(status__in=[Bet.Status.WON, Bet.Status.LOST])),
+        staked=Sum("stake"), paid=Sum("payout"), races=Count("race", distinct=True))
+    stats["staked"] = stats["staked"] or 0
+    stats["paid"] = stats["paid"] or 0
+    stats["hit_rate"] = round(stats["won"] / stats["settled"] * 100) if stats["settled"] else None
+    return stats
+
+
+def player_streak(*, user) -> dict:
+    """Current and best streak of correct winner picks ({current: 0, best: 0} before any)."""
+    try:
+        from apps.leaderboards.selectors import player_streak as streak_of
+    except ImportError:
+        return {"current": 0, "best": 0}
+    return streak_of(user.pk)
+
+
+def player_badges(*, user) -> list:
+    """Unlocked badges, rarest first ([] until the badges app provides them)."""
+    try:
+        from apps.badges.selectors import user_badges
+    except ImportError:
+        return []
+    return list(user_badges(user=user))
+
+
+def player_bets(*, user, settled_only: bool = False, limit: int = HISTORY_LIMIT) -> list[Bet]:
+    qs = Bet.objects.filter(user=user).select_related("race")
+    if settled_only:
+        qs = qs.exclude(status=Bet.Status.OPEN)
+    return list(qs.order_by("-id")[:limit])
+
+
+def player_ledger(*, user, limit: int = HISTORY_LIMIT) -> list[LedgerEntry]:
+    return list(LedgerEntry.objects.filter(user=user).select_related("race").order_by("-id")[:limit])
+
+
+def leaderboard(*, board: str, limit: int = BOARD_LIMIT) -> dict:
+    """The current period of one board: {period, count, rows of {rank, username, points, streak}}."""
+    try:
+        from apps.leaderboards.selectors import board_page
+    except ImportError:
+        return {"period": "", "count": 0, "rows": []}
+    page = board_page(board=board, limit=limit)
+    return {"period": page.period, "count": page.count, "rows": page.rows}
+
+
+def player_ranks(*, user) -> dict[str, int | None]:
+    try:
+        from apps.leaderboards.selectors import player_rank
+    except ImportError:
+        return {}
+    return {board: player_rank(user.pk, board) for board in BOARDS}

@@ -1,0 +1,102 @@
+"""The stock portal pages: the searchable list, one stock, the watchlist."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+
+from apps.core.redis import get_redis
+from apps.market.models import Stock
+from apps.market.quotes import Quote, read_quotes
+from apps.races.models import Race
+from apps.web.models import Watchlist
+
+PERFORMANCE = {"": "Any performance", "gainers": "Gainers", "losers": "Losers", "movers": "Big movers (±2%)"}
+ORDERINGS = {"symbol": "Symbol", "-change": "Best today", "change": "Worst today", "-cap": "Market cap",
+             "-volume": "Average volume"}
+BIG_MOVE_PCT = 2.0
+LIST_LIMIT = 200
+
+
+@dataclass
+class StockRow:
+    stock: Stock
+    quote: Quote | None
+    change_pct: float | None  # vs. the last known close (Stock.reference_price)
+    watched: bool = False
+
+
+def _change(stock: Stock, quote: Quote | None) -> float | None:
+    if quote is None or not stock.reference_price:
+        return None
+    ref = float(stock.reference_price)
+    return (quote.price - ref) / ref * 100
+
+
+def stock_rows(stocks: list[Stock], *, user=None) -> list[StockRow]:
+    """Stocks with their live quotes (one Redis round trip) and the player's watch flags (one query)."""
+    quotes = read_quotes(get_redis(), [s.symbol for s in stocks]) if stocks else {}
+    watched = set()
+    if user is not None and user.is_authenticated and stocks:
+        watched = set(Watchlist.objects.filter(user=user, stock__in=stocks).values_list("stock_id", flat=True))
+    return [StockRow(s, quotes.get(s.symbol), _change(s, quotes.get(s.symbol)), s.pk in watched) for s in stocks]
+
+
+def stock_search(*, q: str = "", sector: str = "", performance: str = "", ordering: str = "symbol",
+                 user=None) -> list[StockRow]:
+    """Active stocks matching a symbol/name/sector search, a sector and a performance filter."""
+    qs = Stock.objects.filter(is_active=True)
+    if q:
+        qs = qs.filter(Q(symbol__icontains=q) | Q(name__icontains=q) | Q(sector__icontains=q)
+                       | Q(industry__icontains=q))
+    if sector:
+        qs = qs.filter(sector=sector)
+    rows = stock_rows(list(qs.order_by("symbol")[:LIST_LIMIT]), user=user)
+    if performance == "gainers":
+        rows = [r for r in rows if r.change_pct is not None and r.change_pct > 0]
+    elif performance == "losers":
+        rows = [r for r in rows if r.change_pct is not None and r.change_pct < 0]
+    elif performance == "movers":
+        rows = [r for r in rows if r.change_pct is not None and abs(r.change_pct) >= BIG_MOVE_PCT]
+    keys = {
+        "-change": lambda r: -(r.change_pct if r.change_pct is not None else -1e9),
+        "change": lambda r: r.change_pct if r.change_pct is not None else 1e9,
+        "-cap": lambda r: -(r.stock.market_cap or 0),
+        "-volume": lambda r: -(r.stock.avg_volume or 0),
+    }
+    if ordering in keys:
+        rows.sort(key=keys[ordering])
+    return rows
+
+
+def stock_sectors() -> list[str]:
+    return list(Stock.objects.filter(is_active=True).values_list("sector", flat=True).distinct().order_by("sector"))
+
+
+def stock_get(*, symbol: str) -> Stock:
+    return get_object_or_404(Stock, symbol=symbol.upper())
+
+
+def stock_upcoming_races(*, stock: Stock, limit: int = 6) -> list[Race]:
+    """Races with this stock that a player can still bet on or watch."""
+    live = [Race.State.SCHEDULED, Race.State.OPEN, Race.State.RUNNING]
+    return list(Race.objects.filter(entries__stock=stock, state__in=live).order_by("starts_at")[:limit])
+
+
+def watchlist_rows(*, user) -> list[tuple[StockRow, list[Race]]]:
+    """The player's watched stocks with quotes, and the upcoming races each one runs in."""
+    stocks = [w.stock for w in Watchlist.objects.filter(user=user).select_related("stock")]
+    rows = stock_rows(stocks, user=user)
+    live = [Race.State.SCHEDULED, Race.State.OPEN, Race.State.RUNNING]
+    races_by_stock: dict[int, list[Race]] = {s.pk: [] for s in stocks}
+    if stocks:
+        races = (Race.objects.filter(entries__stock__in=stocks, state__in=live)
+                 .prefetch_related("entries").order_by("starts_at").distinct())
+        for race in races:
+            for entry in race.entries.all():
+                if entry.stock_id in races_by_stock:
+                    races_by_stock[entry.stock_id].append(race)
+    return [(row, races_by_stock[row.stock.pk]) for row in rows]
+
+

@@ -1,0 +1,119 @@
+"""Small formatting helpers for the player pages."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+
+register = template.Library()
+
+THEMES = {"tech": "Tech only", "custom": "Custom picks", "top_gainers": "Top gainers yesterday",
+          "top-gainers": "Top gainers yesterday", "gainers": "Top gainers yesterday"}
+
+
+@register.filter
+def theme_label(theme: str) -> str:
+    """'sector:Energy' -> 'Energy sector'; known keys get their names; anything else is title-cased."""
+    if not theme:
+        return ""
+    if theme.startswith("sector:"):
+        return f"{theme.split(':', 1)[1]} sector"
+    return THEMES.get(theme, theme.replace("_", " ").replace("-", " ").capitalize())
+
+
+@register.filter
+def signed_pct(value, digits: int = 2) -> str:
+    """+1.23% / -0.40% / 0.00%; empty for None."""
+    if value is None or value == "":
+        return ""
+    number = float(value)
+    return f"{number:+.{int(digits)}f}%" if number else f"{0:.{int(digits)}f}%"
+
+
+@register.filter
+def updown(value) -> str:
+    """A CSS class for the sign of a number."""
+    if value is None or value == "":
+        return ""
+    number = float(value)
+    return "up" if number > 0 else "down" if number < 0 else "flat"
+
+
+@register.filter
+def bigmoney(value) -> str:
+    """Market caps: $3.40T, $230.0B, $950.0M."""
+    if value in (None, ""):
+        return "—"
+    number = float(value)
+    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        if abs(number) >= size:
+            return f"${number / size:.2f}{suffix}"
+    return f"${number:,.0f}"
+
+
+@register.filter
+def bignum(value) -> str:
+    """Volumes: 55.0M, 950.2K."""
+    if value in (None, ""):
+        return "—"
+    number = float(value)
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(number) >= size:
+            return f"{number / size:.1f}{suffix}"
+    return f"{number:,.0f}"
+
+
+@register.filter
+def price(value) -> str:
+    if value in (None, ""):
+        return "—"
+    return f"{float(Decimal(str(value))):,.2f}"
+
+
+@register.filter
+def points(value) -> str:
+    if value in (None, ""):
+        return "0"
+    return f"{int(value):,}"
+
+
+@register.filter
+def iso(value) -> str:
+    """An aware datetime as ISO 8601 for data attributes read by the countdown script."""
+    return value.isoformat() if value else ""
+
+
+@register.simple_tag
+def server_now_ms() -> int:
+    """Redis server time in ms: countdowns in the browser correct the visitor's clock by it."""
+    from apps.core.redis import redis_now_ts
+
+    return int(redis_now_ts() * 1000)
+
+
+@register.filter
+def balance_of(user) -> int | None:
+    """The player's points balance for the top bar (one query)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    from apps.web.selectors.players import player_balance
+
+    return player_balance(user=user)
+
+
+@register.simple_tag
+def bet_key() -> str:
+    """A fresh Idempotency-Key per rendered bet form: a double submit places one bet."""
+    import uuid
+
+    return f"web-{uuid.uuid4().hex}"
+
+
+@register.filter
+def split(value: str) -> list[str]:
+    return value.split()
+
+
+@register.filter
+def get(mapping: dict, key):
+    return mapping.get(key, "") if hasattr(mapping, "get") else ""

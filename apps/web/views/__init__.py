@@ -1,0 +1,1 @@
+"""Player pages: each module parses input, calls a selector or service and renders."""

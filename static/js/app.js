@@ -1,0 +1,40 @@
+/* StockRace page helpers: countdowns on the server's clock and the quick-stake chips. */
+(function () {
+  "use strict";
+  // The server renders its Redis time: countdowns use it, whatever the visitor's clock says.
+  var skew = (Number(document.body.dataset.serverNow) || Date.now()) - Date.now();
+  function now() { return Date.now() + skew; }
+
+  function format(ms) {
+    var s = Math.floor(ms / 1000), d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600),
+        m = Math.floor(s % 3600 / 60), sec = s % 60;
+    if (d > 0) return d + "d " + h + "h";
+    if (h > 0) return h + "h " + String(m).padStart(2, "0") + "m";
+    return m + ":" + String(sec).padStart(2, "0");
+  }
+
+  function tick() {
+    var expired = false;
+    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      var left = Date.parse(el.dataset.countdown) - now();
+      if (left > 0) { el.textContent = format(left); return; }
+      el.textContent = el.dataset.done || "now";
+      if (!el.dataset.fired) { el.dataset.fired = "1"; expired = true; }
+    });
+    // A deadline passed on the race page: give the lifecycle a moment, then refresh the sections.
+    if (expired && document.getElementById("race-head")) {
+      setTimeout(function () { document.body.dispatchEvent(new CustomEvent("raceState")); }, 1500);
+    }
+  }
+  tick();
+  setInterval(tick, 1000);
+
+  document.addEventListener("click", function (event) {
+    var chip = event.target.closest("[data-stake]");
+    if (!chip) return;
+    var input = chip.closest("form").querySelector("input[name=stake]");
+    input.value = chip.dataset.stake;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+})();

@@ -1,0 +1,74 @@
+/* Personal notifications over /ws/me/: bet confirmed, race started, race settled with the payout,
+   rank change, badge unlocked. Each shows a toast; balance-changing ones refresh the top-bar balance. */
+(function () {
+  "use strict";
+  var box = document.getElementById("toasts");
+  if (!box || !("WebSocket" in window)) return;
+
+  function pts(n) { return Number(n || 0).toLocaleString("en-US") + " pts"; }
+  function pick(bet) {
+    if (!bet) return "";
+    if (bet.kind === "podium") return (bet.symbols || bet.podium || []).join(" › ");
+    if (bet.kind === "bracket") return bet.symbol + " " + bet.low_pct + "…" + bet.high_pct + "%";
+    return bet.symbol || "";
+  }
+
+  function describe(msg) {
+    var d = msg.data || msg;
+    switch (msg.type) {
+      case "bet_confirmed":
+        return { icon: "✅", kind: "success", title: "Bet confirmed", balance: true,
+                 body: (d.bet ? d.bet.kind + " · " + pick(d.bet) + " · " + pts(d.bet.stake) + " at " + d.bet.odds + "×" : "") };
+      case "race_started": case "started":
+        return { icon: "🏁", title: "Race started", body: (d.title || d.race_title || "Your race") + " is off — watch it live.",
+                 href: d.race || d.race_id ? "/races/" + (d.race_id || d.race) + "/" : null };
+      case "race_settled": case "settled": case "payout":
+        var won = Number(d.payout != null ? d.payout : d.amount || 0);
+        return { icon: won > 0 ? "🏆" : "🏇", kind: won > 0 ? "gold" : "", balance: true, title: "Race settled",
+                 body: (d.title || d.race_title || "Your race") + ": " + (won > 0 ? "you won " + pts(won) + "!" : "no payout this time."),
+                 href: d.race_id || d.race ? "/races/" + (d.race_id || d.race) + "/" : null };
+      case "rank": case "rank_change": case "rank_changed":
+        return { icon: "📈", title: "New rank", body: "You are #" + (d.rank || d.new_rank) + " on the " + (d.board || "global") + " board." };
+      case "badge": case "badge_unlocked":
+        var b = d.badge || d;
+        return { icon: b.icon || "🏅", kind: "gold", title: "Badge unlocked", body: (b.name || "A new badge") + (b.rarity ? " (" + b.rarity + ")" : "") };
+      case "alert":
+        return { icon: "🔔", kind: "warn", title: d.title || "Alert", body: d.message || "" };
+      default:
+        return null;
+    }
+  }
+
+  function show(t) {
+    var el = document.createElement(t.href ? "a" : "div");
+    el.className = "toast" + (t.kind ? " toast-" + t.kind : "");
+    if (t.href) { el.href = t.href; el.style.textDecoration = "none"; el.style.color = "inherit"; }
+    var icon = document.createElement("span"); icon.className = "toast-icon"; icon.textContent = t.icon || "•";
+    var text = document.createElement("span");
+    var title = document.createElement("strong"); title.className = "toast-title"; title.textContent = t.title;
+    var body = document.createElement("span"); body.className = "toast-body"; body.textContent = t.body || "";
+    text.appendChild(title); text.appendChild(body); el.appendChild(icon); el.appendChild(text);
+    box.appendChild(el);
+    while (box.children.length > 4) box.removeChild(box.firstChild);
+    setTimeout(function () { el.classList.add("leaving"); setTimeout(function () { el.remove(); }, 350); }, 6000);
+  }
+  window.stockraceToast = show;
+
+  var delay = 1000;
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var ws = new WebSocket(scheme + location.host + "/ws/me/");
+    ws.onopen = function () { delay = 1000; };
+    ws.onmessage = function (event) {
+      var msg;
+      try { msg = JSON.parse(event.data); } catch (e) { return; }
+      if (msg.type === "ping") { ws.send(JSON.stringify({ type: "pong" })); return; }
+      var t = describe(msg);
+      if (!t) return;
+      show(t);
+      if (t.balance) document.body.dispatchEvent(new CustomEvent("balanceChanged"));
+    };
+    ws.onclose = function () { setTimeout(connect, delay); delay = Math.min(delay * 2, 30000); };
+  }
+  connect();
+})();

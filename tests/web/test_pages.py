@@ -1,0 +1,70 @@
+"""Every player page renders for an anonymous visitor and for a logged-in player."""
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def page_urls(races, player):
+    race_pages = [f"/races/{race.pk}/" for race in races.values()]
+    parts = [f"/races/{races['open'].pk}/part/{part}/" for part in ("head", "betting", "mybets", "results", "odds")]
+    return ["/", "/lobby/races/", "/lobby/races/?duration=5m&theme=tech", "/?duration=bogus&theme=x",
+            *race_pages, *parts, "/leaderboards/", "/leaderboards/?board=weekly", "/leaderboards/?board=nope",
+            f"/u/{player.username}/", "/stocks/", "/stocks/?q=apple&sector=Technology&performance=gainers&ordering=-change",
+            "/stocks/?performance=bogus&ordering=bogus", "/stocks/AAPL/", "/stocks/brk.b/", "/signup/", "/login/",
+            f"/races/{races['open'].pk}/bet/preview/?kind=winner&stake=50&symbol=AAPL"]
+
+
+def test_every_page_renders_for_anonymous(client, races, player):
+    for url in page_urls(races, player):
+        response = client.get(url)
+        assert response.status_code == 200, url
+
+
+def test_every_page_renders_for_a_player(logged_in, races, player):
+    for url in [*page_urls(races, player), "/watchlist/", "/me/balance/"]:
+        response = logged_in.get(url)
+        assert response.status_code == 200, url
+    assert logged_in.get("/me/").status_code == 302
+
+
+def test_htmx_partials(logged_in, races):
+    for url in ("/stocks/?q=micro", "/leaderboards/?board=monthly"):
+        response = logged_in.get(url, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200 and b"<html" not in response.content, url
+
+
+def test_player_only_pages_send_visitors_to_login(client, stocks):
+    assert client.get("/watchlist/")["Location"].startswith("/login/")
+    assert client.get("/me/")["Location"].startswith("/login/")
+
+
+def test_unknown_things_are_404(client, stocks):
+    assert client.get("/races/999999/").status_code == 404
+    assert client.get("/stocks/NOPE/").status_code == 404
+    assert client.get("/u/nobody-here/").status_code == 404
+    assert client.get("/races/1/part/bogus/").status_code == 404
+
+
+def test_lobby_lists_races_by_state_with_countdowns(client, races):
+    html = client.get("/").content.decode()
+    for title in ("Open race", "Scheduled race", "Running race", "Completed race"):
+        assert title in html
+    assert "data-countdown" in html and 'hx-trigger="every 5s"' in html
+
+
+def test_lobby_filters_by_duration(client, races):
+    html = client.get("/lobby/races/?duration=1h").content.decode()
+    assert "Open race" not in html and "No races match" in html
+
+
+def test_completed_race_shows_final_order_and_race_leaderboard(client, races):
+    html = client.get(f"/races/{races['completed'].pk}/").content.decode()
+    assert "Final order" in html and "Race leaderboard" in html and "+3.00%" in html
+
+
+def test_own_profile_shows_balance_and_ledger_public_does_not(client, logged_in, player, django_user_model):
+    own = logged_in.get(f"/u/{player.username}/").content.decode()
+    assert "Balance" in own and "Points history" in own and "Signup Bonus" in own
+    client.logout()
+    other = client.get(f"/u/{player.username}/").content.decode()
+    assert "Points history" not in other and "Badge showcase" in other
