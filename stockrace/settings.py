@@ -260,6 +260,21 @@ EXCHANGE_SIM_TICKS_PER_SECOND = env.float("EXCHANGE_SIM_TICKS_PER_SECOND", 4.0, 
 EXCHANGE_SIM_SYMBOLS = env.int("EXCHANGE_SIM_SYMBOLS", 0, min=0)  # 0: every listed stock
 # Scales every simulated volatility (1.0: a stock moves about 1 % in a 5-minute race).
 EXCHANGE_SIM_VOLATILITY = env.float("EXCHANGE_SIM_VOLATILITY", 1.0, min=0.0)
+# Symbol sync (apps/market/tasks.py): full on weekdays at this hour New York time, whatever the
+# season (before the 09:30 open), and incremental every hour at minute 5.
+SYMBOL_SYNC_FULL_HOUR_NY = env.int("SYMBOL_SYNC_FULL_HOUR_NY", 8, min=0, max=9)
+from celery.schedules import crontab  # noqa: E402  (beat schedule types; no app is loaded here)
+from django_celery_beat.tzcrontab import TzAwareCrontab  # noqa: E402
+from zoneinfo import ZoneInfo  # noqa: E402
+
+CELERY_BEAT_SCHEDULE.update({
+    "market-symbols-full": {
+        "task": "market.sync_symbols", "kwargs": {"full": True},
+        "schedule": TzAwareCrontab(minute=0, hour=SYMBOL_SYNC_FULL_HOUR_NY, day_of_week="mon-fri",
+                                   tz=ZoneInfo(MARKET_TIME_ZONE)),
+    },
+    "market-symbols-hourly": {"task": "market.sync_symbols", "kwargs": {"full": False}, "schedule": crontab(minute=5)},
+})
 
 # ----------------------------------------------------------------------------- game rules
 SIGNUP_BONUS = env.int("SIGNUP_BONUS", 1000, min=0)
