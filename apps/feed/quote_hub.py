@@ -1,0 +1,124 @@
+"""One Redis pub/sub listener per ASGI process, fanning live quotes out to its WebSockets.
+
+The worker publishes every quote change on ``quotes:{SYM}``. Each web process subscribes,
+on one Redis connection, to the channels of the symbols its own clients watch (reference
+counted), keeps the latest payload per symbol, and every FANOUT_SECONDS sends each client one
+frame with the latest quote of each of its symbols that changed: at most 10 updates per
+second per symbol per client, conflated (the latest price wins), whatever the feed's rate.
+The cost of a quote is one decode per process, not one message per client; see
+docs/ARCHITECTURE-feed.md for why this beats a channel-layer group per symbol.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+
+import redis.asyncio as aioredis
+from django.conf import settings
+
+from apps.market.quotes import QUOTE_CHANNEL
+
+log = logging.getLogger("stockrace.feed.quotes")
+FANOUT_SECONDS = 0.1
+CHANNEL_PREFIX = QUOTE_CHANNEL.format("")
+
+
+class QuoteHub:
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.redis = aioredis.from_url(settings.REDIS_URL, decode_responses=True)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.watchers: dict[str, set] = {}
+        self.latest: dict[str, str] = {}  # symbol -> the JSON the worker published, sent as is
+        self.dirty: set[str] = set()
+        self.tasks: list[asyncio.Task] = []
+        self._lock = asyncio.Lock()
+
+    def _ensure_running(self) -> None:
+        if not self.tasks:
+            self.tasks = [self.loop.create_task(self._read()), self.loop.create_task(self._fan_out())]
+
+    async def watch(self, client, symbols: list[str]) -> None:
+        async with self._lock:
+            new = [s for s in symbols if s not in self.watchers]
+            for symbol in symbols:
+                self.watchers.setdefault(symbol, set()).add(client)
+            if new:
+                await self.pubsub.subscribe(*(CHANNEL_PREFIX + s for s in new))
+            self._ensure_running()
+
+    async def unwatch(self, client, symbols) -> None:
+        async with self._lock:
+            gone = []
+            for symbol in symbols:
+                clients = self.watchers.get(symbol)
+                if clients is None:
+                    continue
+                clients.discard(client)
+                if not clients:
+                    del self.watchers[symbol]
+                    self.latest.pop(symbol, None)
+                    gone.append(symbol)
+            if gone and self.pubsub.connection is not None:
+                await self.pubsub.unsubscribe(*(CHANNEL_PREFIX + s for s in gone))
+
+    async def close(self) -> None:
+        """Stop the hub's tasks and its Redis connection (at loop shutdown, and in tests)."""
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks = []
+        await self.pubsub.aclose()
+        await self.redis.aclose()
+        _hubs.pop(self.loop, None)
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                if not self.pubsub.subscribed:
+                    await asyncio.sleep(0.05)
+                    continue
+                message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis restarted: redis-py reconnects and resubscribes
+                log.warning("quote hub: Redis read failed: %s", exc)
+                await asyncio.sleep(0.5)
+                continue
+            if message and message.get("type") == "message":
+                symbol = message["channel"][len(CHANNEL_PREFIX):]
+                if symbol in self.watchers:
+                    self.latest[symbol] = message["data"]
+                    self.dirty.add(symbol)
+
+    async def _fan_out(self) -> None:
+        while True:
+            await asyncio.sleep(FANOUT_SECONDS)
+            if not self.dirty:
+                continue
+            dirty, self.dirty = self.dirty, set()
+            frames: dict = {}
+            for symbol in dirty:
+                payload = self.latest.get(symbol)
+                if payload is None:
+                    continue
+                for client in self.watchers.get(symbol, ()):
+                    frames.setdefault(client, []).append(payload)
+            for client, payloads in frames.items():
+                try:
+                    await client.send_quotes(payloads)
+                except Exception as exc:  # one closed socket must not stop the others' updates
+                    log.debug("quote hub: send failed: %s", exc)
+
+
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, QuoteHub]" = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> QuoteHub:
+    """The hub of the running event loop (one per ASGI process; tests get one per loop)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = QuoteHub(loop)
+    return hub
