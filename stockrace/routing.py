@@ -1,5 +1,6 @@
 """Every WebSocket route of the project: each app lists its own in apps/<app>/routing.py."""
 from apps.market.routing import websocket_urlpatterns as market_ws
 from apps.races.routing import websocket_urlpatterns as races_ws
+from apps.feed.routing import websocket_urlpatterns as feed_ws
 
-websocket_urlpatterns = [*market_ws, *races_ws]
+websocket_urlpatterns = [*market_ws, *races_ws, *feed_ws]
