@@ -66,3 +66,22 @@ def read_quotes(client: redis.Redis, symbols: list[str]) -> dict[str, Quote]:
 
 def feed_state(client: redis.Redis) -> dict:
     return client.hgetall(FEED_KEY)
+
+
+def read_quotes_at(client: redis.Redis, symbols: list[str]) -> tuple[dict[str, Quote], float]:
+    """Like ``read_quotes``, plus Redis' clock (epoch seconds) read in the same round trip, so a
+    caller can tell stale quotes without a second call."""
+    pipe = client.pipeline(transaction=False)
+    for symbol in symbols:
+        pipe.hgetall(QUOTE_KEY.format(symbol))
+    pipe.time()
+    *raws, (seconds, micros) = pipe.execute()
+    out = {}
+    for symbol, raw in zip(symbols, raws):
+        try:
+            quote = _parse(symbol, raw)
+        except (TypeError, ValueError):
+            quote = None  # a corrupt hash reads as "no quote" rather than failing the request
+        if quote is not None:
+            out[symbol] = quote
+    return out, seconds + micros / 1_000_000
