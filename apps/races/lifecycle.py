@@ -79,8 +79,9 @@ def race_start(*, race_id: int, now: datetime | None = None, cause: str = "start
         return False
     prices, missing, stale = _locked_prices(race_id, now)
     if missing:
-        return race_cancel(race_id=race_id, cause=f"no opening price for {', '.join(missing)}", now=now,
-                           from_states=(S.OPEN,))
+        race_cancel(race_id=race_id, cause=f"no opening price for {', '.join(missing)}", now=now,
+                    from_states=(S.OPEN,))
+        return False
     entries = _entry_symbols(race_id)
     with transaction.atomic():
         if Race.objects.filter(pk=race_id, state=S.OPEN, starts_at__lte=now).update(state=S.RUNNING) != 1:
@@ -105,8 +106,9 @@ def race_finish(*, race_id: int, now: datetime | None = None, cause: str = "end 
         return False
     prices, missing, stale = _locked_prices(race_id, now)
     if missing:
-        return race_cancel(race_id=race_id, cause=f"no closing price for {', '.join(missing)}", now=now,
-                           from_states=(S.RUNNING,))
+        race_cancel(race_id=race_id, cause=f"no closing price for {', '.join(missing)}", now=now,
+                    from_states=(S.RUNNING,))
+        return False
     entries = list(RaceEntry.objects.filter(race_id=race_id).select_related("stock"))
     pct = {}
     for entry in entries:

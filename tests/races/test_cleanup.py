@@ -1,0 +1,96 @@
+"""The cleanup task: races stuck after a crash are completed or refunded, with nothing lost."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from apps.bets.models import Bet
+from apps.core.redis import redis_now
+from apps.points.models import LedgerEntry
+from apps.races import cleanup, lifecycle
+from apps.races.models import Race, RaceTransition
+from tests.races import factories as f
+
+pytestmark = pytest.mark.django_db
+S = Race.State
+
+
+def _stuck_running_race():
+    """A race that started and whose worker died: still `running` long after its end."""
+    race = f.race_in_state(S.RUNNING)
+    now = redis_now()
+    Race.objects.filter(pk=race.pk).update(starts_at=now - timedelta(minutes=10), ends_at=now - timedelta(minutes=5),
+                                           betting_opens_at=now - timedelta(minutes=11))
+    players = [f.funded_user(1000) for _ in range(4)]
+    bets = [f.bet(race, p, symbol=s, stake=100, odds="3.0") for p, s in zip(players, ["AAA", "BBB", "CCC", "AAA"])]
+    return race, players, bets
+
+
+def test_race_stuck_in_running_is_completed_with_the_data_there_is():
+    race, players, bets = _stuck_running_race()
+    f.set_quotes({"AAA": 103.0, "BBB": 101.0, "CCC": 99.0, "DDD": 98.0})
+    done = cleanup.races_cleanup()
+    assert done["finished"] == 1
+    race.refresh_from_db()
+    assert race.state == S.CALCULATING
+    # The settlement task enqueued after the finish is lost (this test's transaction never
+    # commits, so on_commit never runs): the next cleanup, once it counts as stuck, settles it.
+    RaceTransition.objects.filter(race=race, to_state=S.CALCULATING).update(at=redis_now() - timedelta(hours=1))
+    assert cleanup.races_cleanup()["settled"] == 1
+    race.refresh_from_db()
+    assert race.state == S.COMPLETED
+    assert race.needs_review and "after the end" in race.review_reason
+    assert {b.status for b in Bet.objects.filter(race=race)} == {Bet.Status.WON, Bet.Status.LOST}
+    won = Bet.objects.filter(race=race, status=Bet.Status.WON)
+    assert sorted(won.values_list("symbol", flat=True)) == ["AAA", "AAA"]
+    assert LedgerEntry.objects.filter(race=race, kind="payout").count() == 2
+    f.assert_ledger_balanced()
+
+
+def test_race_stuck_in_running_without_prices_is_refunded_in_full():
+    race, players, bets = _stuck_running_race()
+    done = cleanup.races_cleanup()  # no quotes at all in Redis
+    race.refresh_from_db()
+    assert race.state == S.CANCELLED and done["cancelled"] == 1
+    assert "no closing price" in RaceTransition.objects.get(race=race, to_state=S.CANCELLED).cause
+    assert all(b.status == Bet.Status.REFUNDED for b in Bet.objects.filter(race=race))
+    assert all(f.balances()[p.pk] == 1000 for p in players)  # nothing lost
+    assert LedgerEntry.objects.filter(race=race, kind="refund").count() == len(bets)
+    f.assert_ledger_balanced()
+
+
+def test_race_stuck_in_calculating_is_settled_by_cleanup():
+    race = f.race_in_state(S.CALCULATING)
+    f.lock_results(race, {"AAA": 1.0, "BBB": 0.5, "CCC": 0.0, "DDD": -1.0})
+    RaceTransition.objects.create(race=race, from_state=S.RUNNING, to_state=S.CALCULATING,
+                                  at=redis_now() - timedelta(minutes=10), cause="test")
+    player = f.funded_user(1000)
+    f.bet(race, player, symbol="AAA", stake=100)
+    assert cleanup.races_cleanup()["settled"] == 1
+    race.refresh_from_db()
+    assert race.state == S.COMPLETED
+    f.assert_ledger_balanced()
+
+
+def test_calculating_race_whose_settlement_fails_is_cancelled_with_refunds():
+    race = f.race_in_state(S.CALCULATING)  # no closing results locked: scoring cannot run
+    RaceTransition.objects.create(race=race, from_state=S.RUNNING, to_state=S.CALCULATING,
+                                  at=redis_now() - timedelta(minutes=10), cause="test")
+    player = f.funded_user(1000)
+    f.bet(race, player, symbol="AAA", stake=100)
+    assert cleanup.races_cleanup()["cancelled"] == 1
+    race.refresh_from_db()
+    assert race.state == S.CANCELLED
+    assert f.balances()[player.pk] == 1000
+    f.assert_ledger_balanced()
+
+
+def test_bet_left_open_in_a_cancelled_race_is_refunded():
+    race = f.race_in_state(S.OPEN)
+    lifecycle.race_cancel(race_id=race.pk, cause="staff")
+    player = f.funded_user(1000)
+    f.bet(race, player, symbol="AAA", stake=40)  # slipped in during the cancellation
+    assert cleanup.races_cleanup()["refunded_late_bets"] == 1
+    assert f.balances()[player.pk] == 1000
+    f.assert_ledger_balanced()
