@@ -112,46 +112,43 @@ class GbmEngine:
         return (self.k + 1) * self.dt
 
     # ------------------------------------------------------------------ history
-    def _start_checkpoint(self, k_first: int) -> Checkpoint | None:
-        """The latest checkpoint from which step k_first can be reached."""
-        best = None
-        for cp in self.checkpoints:
-            if cp.k < k_first:
-                best = cp
+    def _segments(self) -> list[tuple[int, int, int]]:
+        """(index of its first checkpoint, index after its last, its last generated step) per segment."""
+        starts = [n for n, cp in enumerate(self.checkpoints) if cp.segment_start] or [0]
+        out = []
+        for pos, first in enumerate(starts):
+            if pos + 1 < len(starts):
+                nxt = self.checkpoints[starts[pos + 1]]
+                last_k = max(self.checkpoints[first].k, min(nxt.gap_from or nxt.k, nxt.k))
+                out.append((first, starts[pos + 1], last_k))
             else:
-                break
-        return best
+                out.append((first, len(self.checkpoints), self.k))
+        return out
 
     def history(self, indices: set[int], start: float, end: float) -> list[Event]:
         """Trades of the listings in ``indices`` with start <= ts < end, exactly as they were
         (or would have been) streamed; nothing after the live step, nothing before the first
         checkpoint, nothing in a pause between segments."""
-        end = min(end, (self.k + 1) * self.dt)
+        if not self.checkpoints:
+            return []
+        end = min(end, math.nextafter(self.k * self.dt, math.inf))
         k_first = max(math.floor(start / self.dt), 0)
         k_last = min(math.ceil(end / self.dt), self.k)
-        cp = self._start_checkpoint(k_first)
-        if cp is None:
-            first = self.checkpoints[0] if self.checkpoints else None
-            if first is None or first.k >= k_last:
-                return []
-            cp, k_first = first, first.k + 1
-        segment_starts = {c.k: c for c in self.checkpoints if c.segment_start and cp.k < c.k <= k_last}
-        paused_from = None
-        logp = list(cp.logp)
         wanted = frozenset(indices)
         out: list[Event] = []
-        for k in range(cp.k + 1, k_last + 1):
-            seg = segment_starts.get(k)
-            if seg is not None:
-                logp, paused_from = list(seg.logp), None
+        for first, stop, last_k in self._segments():
+            lo = max(k_first, self.checkpoints[first].k + 1)
+            hi = min(k_last, last_k)
+            if lo > hi:
                 continue
-            if paused_from is None:
-                nxt = next((c for c in sorted(segment_starts) if c > k), None)
-                if nxt is not None and segment_starts[nxt].gap_from is not None and k > segment_starts[nxt].gap_from:
-                    paused_from = k
-            if paused_from is not None:
-                continue
-            events = self.model.step(k, logp, wanted)
-            if k >= k_first:
-                out.extend(e for e in events if start <= e[0] < end)
+            cp = self.checkpoints[first]
+            for candidate in self.checkpoints[first:stop]:
+                if candidate.k >= lo:
+                    break
+                cp = candidate
+            logp = list(cp.logp)
+            for k in range(cp.k + 1, hi + 1):
+                events = self.model.step(k, logp, wanted)
+                if k >= lo:
+                    out.extend(e for e in events if start <= e[0] < end)
         return out

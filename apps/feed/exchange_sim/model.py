@@ -77,7 +77,8 @@ class GbmModel:
         return list(self.ref_log)
 
     def step(self, k: int, logp: list[float], wanted: frozenset[int] | None = None) -> list[Event]:
-        """Advance ``logp`` in place by step k and return its trades (all, or ``wanted`` ones)."""
+        """Advance ``logp`` in place by step k and return its trades (all, or ``wanted`` ones),
+        spread over ((k - 1) dt, k dt]: a step due at k dt never streams a later time."""
         rng = random.Random(self.seed * 1_000_000_007 + k)
         gauss, rand = rng.gauss, rng.random
         t = k * self.dt
@@ -99,5 +100,5 @@ class GbmModel:
             if wanted is None or i in wanted:
                 price = max(0.01, round(math.exp(logp[i]), 2))
                 bid, ask = quote_around(price, intraday)
-                events.append((t + i * spacing, i, price, size, bid, ask))
+                events.append((t - self.dt + (i + 1) * spacing, i, price, size, bid, ask))
         return events

@@ -12,7 +12,8 @@ from apps.feed.providers.alpaca import AlpacaProvider
 from apps.feed.providers.base import Bar, Decoded, MalformedMessage, MarketDataProvider, ProviderError, SymbolInfo, Tick
 from apps.feed.providers.finnhub import FinnhubProvider
 
-__all__ = ["Bar", "Decoded", "MalformedMessage", "MarketDataProvider", "ProviderError", "SymbolInfo", "Tick",
+__all__ = ["AlpacaProvider", "Bar", "Decoded", "FinnhubProvider", "MalformedMessage", "MarketDataProvider",
+           "ProviderError", "SymbolInfo", "Tick",
            "get_provider", "simulator_urls"]
 
 SIMULATOR_STREAM_PATH = "/v2/sim"
