@@ -56,6 +56,10 @@ def race_open(*, race_id: int, now: datetime | None = None, cause: str = "bettin
             return False
         _record(race_id, S.SCHEDULED, S.OPEN, now, cause)
         transaction.on_commit(lambda: _publish_odds(race_id))
+        if Race.objects.filter(pk=race_id, is_generated=True).exists():
+            from apps.races.house import house_plan_bets_on_commit
+
+            house_plan_bets_on_commit(race_id)
         events.race_event_on_commit(race_id, "open", {"at": now.isoformat()})
     return True
 
