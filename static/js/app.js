@@ -17,7 +17,11 @@
     var expired = false;
     document.querySelectorAll("[data-countdown]").forEach(function (el) {
       var left = Date.parse(el.dataset.countdown) - now();
-      if (left > 0) { el.textContent = format(left); return; }
+      var digits = el.querySelector(".countdown");
+      if (left > 0) {
+        if (digits) digits.textContent = format(left); else el.textContent = (el.dataset.prefix || "") + format(left);
+        return;
+      }
       el.textContent = el.dataset.done || "now";
       if (!el.dataset.fired) { el.dataset.fired = "1"; expired = true; }
     });

@@ -69,14 +69,17 @@
   });
   if (finals.length) render(finals, false);
 
-  var STATE_EVENTS = { opened: 1, started: 1, finished: 1, settled: 1, cancelled: 1, state: 1 };
+  var STATE_EVENTS = { open: 1, opened: 1, started: 1, finished: 1, settled: 1, cancelled: 1, state: 1 };
   var done = track.dataset.state === "completed" || track.dataset.state === "cancelled";
   var delay = 1000, socket = null;
 
   function stateChanged(state) {
     if (state) track.dataset.state = state;
     done = track.dataset.state === "completed" || track.dataset.state === "cancelled";
+    if (done) setConn(track.dataset.state === "completed" ? "final" : "cancelled", false);
     document.body.dispatchEvent(new CustomEvent("raceState", { detail: { state: state } }));
+    // Payouts and refunds change the balance in the top bar.
+    if (done) document.body.dispatchEvent(new CustomEvent("balanceChanged"));
   }
 
   function onMessage(event) {
@@ -92,13 +95,14 @@
     if (msg.type === "ping" && socket) { socket.send(JSON.stringify({ type: "pong" })); return; }
     if (STATE_EVENTS[msg.type]) {
       var data = msg.data || {};
-      if (msg.type === "settled" && data.results) {
+      if (Array.isArray(data.results)) {  // "finished" carries the final order
         render(data.results.map(function (r) {
           return { symbol: r.symbol, change_pct: r.change_pct != null ? Number(r.change_pct) : Number(r.pct_change),
                    position: r.position || r.final_position };
         }), false);
       }
-      var next = { started: "running", finished: "calculating", settled: "completed", cancelled: "cancelled", opened: "open" };
+      var next = { started: "running", finished: "calculating", settled: "completed", cancelled: "cancelled",
+                   opened: "open", open: "open" };
       stateChanged(data.state || next[msg.type]);
     }
   }

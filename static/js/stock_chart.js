@@ -12,6 +12,8 @@
   // How far back each timeframe looks (seconds): enough bars to read, few enough to load fast.
   var LOOKBACK = { "1m": 6 * 3600, "5m": 2 * 86400, "15m": 6 * 86400, "1h": 30 * 86400,
                    "1d": 400 * 86400, "1w": 5 * 365 * 86400, "1M": 15 * 365 * 86400 };
+  // Indicator requests, in the canonical form the API keys its values by.
+  var KEYS = { sma: "sma:20", ema: "ema:50", bbands: "bbands:20:2", rsi: "rsi:14" };
   var COLORS = { up: "#34d399", down: "#fb7185", sma: "#fbbf24", ema: "#a78bfa", bb: "#38bdf8", rsi: "#f0abfc" };
   var theme = {
     layout: { background: { type: "solid", color: "#121b2e" }, textColor: "#9fb0c9", fontSize: 12 },
@@ -27,32 +29,22 @@
   function num(v) { return v == null ? null : Number(v); }
   function toTime(v) { return typeof v === "number" ? v : Math.floor(Date.parse(v) / 1000); }
 
+  // The candles API: {"candles": [{start, open, high, low, close, volume, indicators: {"sma:20": v, ...}}]}.
   function candlesOf(payload) {
-    var rows = Array.isArray(payload) ? payload : payload.candles || payload.results || payload.data || [];
+    var rows = Array.isArray(payload) ? payload : payload.candles || [];
     return rows.map(function (c) {
-      return { time: toTime(c.start || c.time || c.t), open: num(c.open != null ? c.open : c.o),
-               high: num(c.high != null ? c.high : c.h), low: num(c.low != null ? c.low : c.l),
-               close: num(c.close != null ? c.close : c.c), volume: num(c.volume != null ? c.volume : c.v) };
+      return { time: toTime(c.start || c.time), open: num(c.open), high: num(c.high), low: num(c.low),
+               close: num(c.close), ind: c.indicators || {} };
     }).filter(function (c) { return c.time && c.close != null; }).sort(function (a, b) { return a.time - b.time; });
   }
 
-  // Indicator values may come as their own arrays or as fields on each candle; accept both.
-  function indicatorSeries(payload, candles, names) {
-    var source = (payload && payload.indicators) || {};
-    for (var i = 0; i < names.length; i++) {
-      var found = source[names[i]];
-      if (found) {
-        if (Array.isArray(found)) {
-          return found.map(function (p, idx) {
-            if (p == null) return null;
-            if (typeof p === "number") return { time: candles[idx] && candles[idx].time, value: p };
-            return { time: toTime(p.start || p.time || p.t), value: num(p.value != null ? p.value : p.v), raw: p };
-          }).filter(function (p) { return p && p.time && p.value != null && !isNaN(p.value); });
-        }
-        return found;
-      }
-    }
-    return null;
+  // One line of an indicator: its value per candle (a field of it for bands), gaps left out.
+  function indicatorLine(candles, key, field) {
+    return candles.map(function (c) {
+      var v = c.ind[key];
+      if (v != null && field) v = v[field];
+      return v == null || isNaN(v) ? null : { time: c.time, value: Number(v) };
+    }).filter(Boolean);
   }
 
   function clearOverlays() {
@@ -65,39 +57,20 @@
     if (!data || !data.length) return;
     var s = chart.addSeries(LC.LineSeries, { color: color, lineWidth: width || 2, priceLineVisible: false,
                                              lastValueVisible: false, crosshairMarkerVisible: false });
-    s.setData(data.map(function (p) { return { time: p.time, value: p.value }; }));
+    s.setData(data);
     overlays.push(s);
   }
 
-  function bands(payload, candles) {
-    var b = (payload.indicators || {})["bbands"] || (payload.indicators || {})["bbands:20"];
-    if (!b) return;
-    var rows = Array.isArray(b) ? b : null;
-    var pick = function (key) {
-      if (rows) {
-        return rows.map(function (p, idx) {
-          if (!p) return null;
-          return { time: toTime(p.start || p.time || p.t || (candles[idx] && candles[idx].time)), value: num(p[key]) };
-        }).filter(function (p) { return p && p.time && p.value != null && !isNaN(p.value); });
-      }
-      var arr = b[key] || [];
-      return arr.map(function (v, idx) { return v == null ? null : { time: candles[idx].time, value: Number(v) }; })
-        .filter(Boolean);
-    };
-    addLine(pick("upper"), COLORS.bb, 1);
-    addLine(pick("middle"), "rgba(56,189,248,.5)", 1);
-    addLine(pick("lower"), COLORS.bb, 1);
-  }
-
-  function drawRsi(payload, candles) {
-    var data = state.indicators.rsi ? indicatorSeries(payload, candles, ["rsi:14", "rsi"]) : null;
+  function drawRsi(candles) {
+    var data = state.indicators.rsi ? indicatorLine(candles, KEYS.rsi) : null;
+    if (data && !data.length) data = null;
     rsiEl.hidden = !data;
     if (!data) { if (rsiChart) { rsiChart.remove(); rsiChart = null; rsiSeries = null; } return; }
     if (!rsiChart) {
       rsiChart = LC.createChart(rsiEl, theme);
       rsiSeries = rsiChart.addSeries(LC.LineSeries, { color: COLORS.rsi, lineWidth: 2, priceLineVisible: false });
     }
-    rsiSeries.setData(data.map(function (p) { return { time: p.time, value: p.value }; }));
+    rsiSeries.setData(data);
     rsiChart.timeScale().fitContent();
   }
 
@@ -107,7 +80,7 @@
     if (!candles.length) {
       setStatus("No candles for " + symbol + " at " + state.interval + " yet — they build up as trades arrive.");
       lastBar = null;
-      drawRsi({}, []);
+      drawRsi([]);
       return;
     }
     if (state.type === "candles") {
@@ -120,21 +93,22 @@
       main.setData(candles.map(function (c) { return { time: c.time, value: c.close }; }));
     }
     lastBar = candles[candles.length - 1];
-    if (state.indicators.sma) addLine(indicatorSeries(payload, candles, ["sma:20", "sma"]), COLORS.sma);
-    if (state.indicators.ema) addLine(indicatorSeries(payload, candles, ["ema:50", "ema"]), COLORS.ema);
-    if (state.indicators.bbands) bands(payload, candles);
-    drawRsi(payload, candles);
+    if (state.indicators.sma) addLine(indicatorLine(candles, KEYS.sma), COLORS.sma);
+    if (state.indicators.ema) addLine(indicatorLine(candles, KEYS.ema), COLORS.ema);
+    if (state.indicators.bbands) {
+      addLine(indicatorLine(candles, KEYS.bbands, "upper"), COLORS.bb, 1);
+      addLine(indicatorLine(candles, KEYS.bbands, "middle"), "rgba(56,189,248,.5)", 1);
+      addLine(indicatorLine(candles, KEYS.bbands, "lower"), COLORS.bb, 1);
+    }
+    drawRsi(candles);
     chart.timeScale().fitContent();
     setStatus(candles.length + " " + state.interval + " candles" + (state.type === "line" ? " (closing prices)" : "") + ".");
   }
 
   var pending = null;
   function load() {
-    var wanted = [];
-    if (state.indicators.sma) wanted.push("sma:20");
-    if (state.indicators.ema) wanted.push("ema:50");
-    if (state.indicators.bbands) wanted.push("bbands");
-    if (state.indicators.rsi) wanted.push("rsi:14");
+    var wanted = Object.keys(KEYS).filter(function (name) { return state.indicators[name]; })
+      .map(function (name) { return KEYS[name]; });
     var end = Math.floor(Date.now() / 1000) + 60;
     var params = new URLSearchParams({ interval: state.interval,
       start: new Date((end - LOOKBACK[state.interval]) * 1000).toISOString(), end: new Date(end * 1000).toISOString() });

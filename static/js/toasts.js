@@ -17,23 +17,23 @@
     var d = msg.data || msg;
     switch (msg.type) {
       case "bet_confirmed":
-        return { icon: "✅", kind: "success", title: "Bet confirmed", balance: true,
+        return { icon: "✓", kind: "success", title: "Bet confirmed", balance: true,
                  body: (d.bet ? d.bet.kind + " · " + pick(d.bet) + " · " + pts(d.bet.stake) + " at " + d.bet.odds + "×" : "") };
       case "race_started": case "started":
-        return { icon: "🏁", title: "Race started", body: (d.title || d.race_title || "Your race") + " is off — watch it live.",
+        return { icon: "⚑", title: "Race started", body: (d.title || d.race_title || "Your race") + " is off — watch it live.",
                  href: d.race || d.race_id ? "/races/" + (d.race_id || d.race) + "/" : null };
       case "race_settled": case "settled": case "payout":
         var won = Number(d.payout != null ? d.payout : d.amount || 0);
-        return { icon: won > 0 ? "🏆" : "🏇", kind: won > 0 ? "gold" : "", balance: true, title: "Race settled",
+        return { icon: won > 0 ? "★" : "•", kind: won > 0 ? "gold" : "", balance: true, title: "Race settled",
                  body: (d.title || d.race_title || "Your race") + ": " + (won > 0 ? "you won " + pts(won) + "!" : "no payout this time."),
                  href: d.race_id || d.race ? "/races/" + (d.race_id || d.race) + "/" : null };
       case "rank": case "rank_change": case "rank_changed":
-        return { icon: "📈", title: "New rank", body: "You are #" + (d.rank || d.new_rank) + " on the " + (d.board || "global") + " board." };
+        return { icon: "▲", title: "New rank", body: "You are #" + (d.rank || d.new_rank) + " on the " + (d.board || "global") + " board." };
       case "badge": case "badge_unlocked":
         var b = d.badge || d;
-        return { icon: b.icon || "🏅", kind: "gold", title: "Badge unlocked", body: (b.name || "A new badge") + (b.rarity ? " (" + b.rarity + ")" : "") };
+        return { icon: "★", kind: "gold", title: "Badge unlocked", body: (b.name || "A new badge") + (b.rarity ? " (" + b.rarity + ")" : "") };
       case "alert":
-        return { icon: "🔔", kind: "warn", title: d.title || "Alert", body: d.message || "" };
+        return { icon: "!", kind: "warn", title: d.title || "Alert", body: d.message || "" };
       default:
         return null;
     }

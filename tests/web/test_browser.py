@@ -1,0 +1,215 @@
+"""The player's journey in headless Chromium against a real daphne server (HTTP and WebSockets):
+sign up, bet on an open race, watch the horses move on live frames, see the result after
+settlement; and the stock page draws its chart. Screenshots go to test-artifacts/."""
+from __future__ import annotations
+
+import importlib.util
+import os
+from datetime import timedelta
+
+import pytest
+
+from tests.web.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Server, race_engine
+
+# The pieces of the other issues the journey runs through.
+NEEDED = {
+    "apps.live.consumers": "the race room and personal WebSockets (issue 5)",
+    "apps.races.lifecycle": "the race lifecycle (issue 4)",
+    "apps.races.settlement": "settlement (issue 4)",
+    "apps.market.api": "the candles API (issue 3)",
+}
+MISSING = [why for module, why in NEEDED.items() if importlib.util.find_spec(module) is None]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: run ./scripts/install_browser.sh"),
+    pytest.mark.skipif(bool(MISSING), reason=f"not built yet: {', '.join(MISSING)}"),
+]
+
+SYMBOLS = {"AAPL": 228.0, "MSFT": 415.0, "NVDA": 135.0}
+DESKTOP = {"width": 1366, "height": 900}
+
+
+@pytest.fixture(scope="session")
+def server(django_db_setup, django_db_blocker):
+    server = Server()
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are
+    # still plain synchronous code, so Django's async-safety guard is lifted for this module only.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def write_quotes(prices: dict[str, float]) -> None:
+    from apps.core.redis import get_redis, redis_now_ts
+    from apps.market.quotes import Quote, write_quote
+
+    client = get_redis()
+    now = redis_now_ts(client)
+    pipe = client.pipeline()
+    for symbol, price in prices.items():
+        write_quote(pipe, Quote(symbol=symbol, price=price, bid=price - 0.01, ask=price + 0.01, volume=1000,
+                                ts=now, recv=now))
+    pipe.execute()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+# Each horse's place on its lane (the --x the track script sets from the frames).
+HORSES = ("Object.fromEntries([...document.querySelectorAll('#track .lane')].map("
+          "lane => [lane.dataset.symbol, lane.querySelector('[data-horse]').style.getPropertyValue('--x')]))")
+HORSES_JS = f"() => {HORSES}"
+HORSES_MOVED_JS = f"(before) => {{ const now = {HORSES}; return Object.keys(now).some(s => now[s] !== before[s]); }}"
+
+
+def test_new_player_bets_watches_the_race_and_sees_the_result(server, browser, transactional_db):
+    from apps.bets.models import Bet
+    from apps.core.redis import redis_now
+    from apps.market.services import stock_upsert_demo_universe
+    from apps.races import lifecycle
+    from apps.races.models import Race
+    from apps.races.services import race_create
+    from apps.races.settlement import race_settle
+
+    stock_upsert_demo_universe()
+    write_quotes(SYMBOLS)
+    race = race_create(title="Browser Sprint", duration="5m", symbols=list(SYMBOLS), theme="tech",
+                       starts_at=redis_now() + timedelta(minutes=2), betting_window=timedelta(minutes=4))
+    assert lifecycle.race_open(race_id=race.pk)
+
+    page = browser.new_page(viewport=DESKTOP)
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(f"{server.url}/signup/")
+        page.fill("input[name=username]", "rookie")
+        page.fill("input[name=password]", "tr1cky-Passphrase")
+        page.click("main form button[type=submit]")
+        page.wait_for_url(f"{server.url}/")
+        from apps.points.models import PointsAccount
+
+        balance = PointsAccount.objects.get(user__username="rookie").balance  # sign-up (and daily) bonus
+        assert f"{balance:,}" in page.inner_text("#balance")
+
+        page.click(f".race-card a[href='/races/{race.pk}/']")
+        page.wait_for_selector("#bet-panel form")
+        page.click("label.tile:has(input[value=AAPL])")
+        page.fill("input[name=stake]", "50")
+        page.wait_for_selector("#bet-preview .preview-payout")
+        page.click("#bet-panel button[type=submit]")
+        confirmed = page.wait_for_selector(".bet-confirmed")
+        assert "Bet placed!" in confirmed.inner_text() and "AAPL" in confirmed.inner_text()
+        page.wait_for_selector("#my-bets .bet-row")
+        page.wait_for_function(f"document.getElementById('balance').innerText.includes('{balance - 50:,}')")
+        bet = Bet.objects.get(user__username="rookie")
+        assert (bet.kind, bet.symbol, bet.stake) == ("winner", "AAPL", 50)
+        page.wait_for_selector(".toast:has-text('Bet confirmed')")
+        shot(page, "browser-1-bet-placed")
+
+        # The start: opening prices locked; the room tells the page, which swaps in the running state.
+        assert lifecycle.race_start(race_id=race.pk, now=race.starts_at)
+        page.wait_for_selector("#race-head[data-state=running]")
+        engine = race_engine()
+        try:
+            page.wait_for_function("Number(document.getElementById('track').dataset.seq || -1) >= 1", timeout=20_000)
+            before = page.evaluate(HORSES_JS)
+            write_quotes({"AAPL": 231.5, "MSFT": 411.0, "NVDA": 135.4})
+            page.wait_for_function(HORSES_MOVED_JS, arg=before)
+            page.wait_for_timeout(1_200)  # let the CSS transition finish for the screenshot
+            after = page.evaluate(HORSES_JS)
+            assert after != before
+            assert page.get_attribute("#track .lane[data-symbol=AAPL]", "data-rank") == "1"
+            assert page.inner_text("#track .lane[data-symbol=AAPL] [data-pct-label]").startswith("+1.5")
+            shot(page, "browser-2-race-running")
+        finally:
+            engine.stop()
+
+        # The end: closing prices, then settlement (eager here, or run directly if it was not enqueued).
+        assert lifecycle.race_finish(race_id=race.pk, now=race.ends_at)
+        race.refresh_from_db()
+        if race.state != Race.State.COMPLETED:
+            race_settle(race_id=race.pk)
+        results = page.wait_for_selector("#race-results:not([hidden])", timeout=20_000)
+        text = results.inner_text()
+        assert "Final order" in text and "Your result" in text and "Race leaderboard" in text
+        assert "rookie" in text
+        bet.refresh_from_db()
+        assert bet.status == Bet.Status.WON and bet.payout > 0
+        assert f"+{bet.payout - bet.stake:,} pts" in text
+        shot(page, "browser-3-race-settled")
+    finally:
+        page.close()
+
+
+def test_stock_page_draws_a_chart(server, browser, transactional_db):
+    from apps.core.redis import redis_now
+    from apps.market.models import Candle, Stock
+    from apps.market.services import stock_upsert_demo_universe
+
+    stock_upsert_demo_universe()
+    stock = Stock.objects.get(symbol="AAPL")
+    now = redis_now().replace(second=0, microsecond=0)
+    last = now - timedelta(minutes=now.minute % 15)
+    candles, price = [], 220.0
+    for i in range(120, 0, -1):
+        start = last - timedelta(minutes=15 * i)
+        close = price + (1.2 if i % 3 else -1.6)
+        candles.append(Candle(stock=stock, interval="15m", start=start, open=price, high=max(price, close) + 0.4,
+                              low=min(price, close) - 0.4, close=close, volume=10_000 + i,
+                              open_ts=start, close_ts=start + timedelta(minutes=14)))
+        price = close
+    Candle.objects.bulk_create(candles)
+    write_quotes({"AAPL": price})
+
+    page = browser.new_page(viewport=DESKTOP)
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(f"{server.url}/stocks/AAPL/")
+        page.wait_for_selector("#chart canvas")
+        page.wait_for_function("document.querySelector('[data-chart-status]').innerText.includes('120 15m candles')")
+        # Count pixels in the candles' colours on the chart's canvases: a drawn chart has many.
+        coloured = page.evaluate("""() => {
+            let n = 0;
+            for (const canvas of document.querySelectorAll('#chart canvas')) {
+                if (!canvas.width || !canvas.height) continue;
+                const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+                for (let i = 0; i < data.length; i += 4) {
+                    const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+                    if ((Math.abs(r - 52) < 30 && Math.abs(g - 211) < 30 && Math.abs(b - 153) < 30) ||
+                        (Math.abs(r - 251) < 30 && Math.abs(g - 113) < 30 && Math.abs(b - 133) < 30)) n++;
+                }
+            }
+            return n;
+        }""")
+        assert coloured > 500
+        page.click("[data-interval='1d']")
+        page.wait_for_function("document.querySelector('[data-chart-status]').innerText.includes('1d')")
+        page.click("[data-interval='15m']")
+        page.click("[data-type=line]")
+        page.wait_for_function("document.querySelector('[data-chart-status]').innerText.includes('closing prices')")
+        shot(page, "browser-4-stock-chart")
+    finally:
+        page.close()
