@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from apps.market.bar_files import BarFile
+from apps.market.candles import execute_bound
 from apps.market.intervals import INTRADAY_SECONDS
 from apps.market.models import Stock
 from apps.market.sessions import session_table
@@ -31,7 +32,7 @@ UPSERT_BARS_SQL = f"""
 INSERT INTO market_candle AS c {COLUMNS}
 SELECT %s, %s, to_timestamp(t.start), t.open, t.high, t.low, t.close, t.volume,
        to_timestamp(t.start), to_timestamp(t.start)
-FROM unnest(%s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::bigint[])
+FROM unnest(%b::float8[], %b::float8[], %b::float8[], %b::float8[], %b::float8[], %b::bigint[])
      AS t(start, open, high, low, close, volume)
 ORDER BY t.start
 {REPLACE}"""
@@ -50,7 +51,7 @@ GROUP BY m.stock_id, b.bucket
 ORDER BY b.bucket
 {REPLACE}"""
 REBUILD_SESSION_SQL = f"""
-WITH s AS (SELECT * FROM unnest(%(opens)s::float8[], %(closes)s::float8[], %(labels)s::float8[])
+WITH s AS (SELECT * FROM unnest(%(opens)b::float8[], %(closes)b::float8[], %(labels)b::float8[])
            AS s(open, close, label))
 INSERT INTO market_candle AS c {COLUMNS}
 SELECT m.stock_id, %(target)s, to_timestamp(s.label), {AGGREGATE}
@@ -75,9 +76,7 @@ def candles_upsert_bars(*, stock_id: int, interval: str, starts: list[int], rows
     if not starts:
         return 0
     columns = [[float(s) for s in starts]] + [list(col) for col in zip(*rows)]
-    with connection.cursor() as cursor:
-        cursor.execute(UPSERT_BARS_SQL, [stock_id, interval, *columns])
-        return cursor.rowcount
+    return execute_bound(UPSERT_BARS_SQL, [stock_id, interval, *columns])
 
 
 def candles_rebuild_above(*, stock_id: int, interval: str, lo: int, hi: int) -> int:
@@ -117,9 +116,7 @@ def _rebuild_intraday(stock_id: int, source: str, target: str, lo: int, hi: int)
     width = INTRADAY_SECONDS[target]
     params = {"stock": stock_id, "source": source, "target": target, "width": width,
               "lo": float(lo - lo % width), "hi": float(math.ceil(hi / width) * width)}
-    with connection.cursor() as cursor:
-        cursor.execute(REBUILD_INTRADAY_SQL, params)
-        return cursor.rowcount
+    return execute_bound(REBUILD_INTRADAY_SQL, params)
 
 
 def _rebuild_sessions(stock_id: int, source: str, target: str, lo: int, hi: int) -> int:
@@ -138,6 +135,4 @@ def _rebuild_sessions(stock_id: int, source: str, target: str, lo: int, hi: int)
               "closes": [float(table.closes[i]) for i in indexes],
               "labels": [float(labels_of[i]) for i in indexes],
               "lo": float(table.opens[indexes[0]]), "hi": float(table.closes[indexes[-1]])}
-    with connection.cursor() as cursor:
-        cursor.execute(REBUILD_SESSION_SQL, params)
-        return cursor.rowcount
+    return execute_bound(REBUILD_SESSION_SQL, params)
