@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.bets.selectors import bets_of_user
-from apps.bets.serializers import BetRequestSerializer, BetSerializer, bet_representation
+from apps.bets.serializers import BetRequestSerializer, BetSerializer, bet_representation, parse_bet_request
 from apps.bets.services import bet_place
 from apps.bets.throttles import BetIpThrottle, BetUserThrottle
 from apps.core.api import ApiError
@@ -32,11 +32,8 @@ class BetCreateView(APIView):
                                      description="Retrying a POST with the same key returns the first bet.")],
     )
     def post(self, request, race_id: int):
-        data = BetRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        key = request.headers.get("Idempotency-Key")
-        bet = bet_place(user=request.user, race_id=race_id, idempotency_key=key,
-                        client_ip=request.META.get("REMOTE_ADDR"), **data.validated_data)
+        bet = bet_place(user=request.user, race_id=race_id, idempotency_key=request.headers.get("Idempotency-Key"),
+                        client_ip=request.META.get("REMOTE_ADDR"), **parse_bet_request(request.data))
         return Response(bet_representation(bet), status=status.HTTP_201_CREATED)
 
 

@@ -78,7 +78,7 @@ def bracket_probability(low_pct: float, high_pct: float, duration: str) -> float
 
 
 def bracket_odds(low_pct: Decimal | float, high_pct: Decimal | float, duration: str) -> Decimal:
-    """Odds of a bracket bet: (1 − margin) / P(low ≤ change < high); a narrower bracket pays more."""
+    """Odds of a bracket bet: (1 − margin) / P(low ≤ change ≤ high); a narrower bracket pays more."""
     p = bracket_probability(float(low_pct), float(high_pct), duration)
     if p <= 0.0:
         return MAX_BRACKET_ODDS

@@ -1,29 +1,28 @@
 """Bet reads: a race's published winner odds and a player's bets."""
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 from django.db.models import QuerySet
 
 from apps.bets.models import Bet
-from apps.core.redis import get_redis
+from apps.bets.odds_cache import ODDS_CACHE_KEY, card_parse, redis_client
 
 
 def race_odds(race) -> dict[str, Decimal]:
     """The winner odds of a race (a Race or its id), {symbol: odds}, as bets on it will fix them.
 
-    Read from Redis (``bets:odds:{race_id}``, one GET); on a miss, from PostgreSQL
+    Read from Redis (``bets:odds:{race_id}``, one GET; see apps.bets.odds_cache); on a miss, from PostgreSQL
     (bets.RaceOdds), re-filling the cache; a race without odds yet gets them published now
     (services.race_odds_publish, which the lifecycle also calls when a race opens).
     Raises Race.DoesNotExist for an unknown race.
     """
-    from apps.bets.services import ODDS_CACHE_KEY, race_odds_publish
+    from apps.bets.services import race_odds_publish
 
     race_id = getattr(race, "pk", race)
-    cached = get_redis().get(ODDS_CACHE_KEY.format(race_id))
-    if cached:
-        return {s: Decimal(o) for s, o in json.loads(cached).items()}
+    card = card_parse(redis_client().get(ODDS_CACHE_KEY.format(race_id)))
+    if card is not None:
+        return card[1]
     return race_odds_publish(race_id=race_id)
 
 

@@ -1,0 +1,68 @@
+"""The one statement that places a bet (run by services.bet_place inside a short transaction).
+
+Each step reads the previous one's RETURNING rows, so the steps run, and take their locks,
+in this order (the same order as every other writer: race first, then the player's rows):
+
+1. ``race``  — the race row FOR SHARE: a state change (open → running, cancel) waits for the
+   bets in flight, and a bet that had to wait sees the new state;
+2. ``bet``   — the bet, only if the race is open, not started by Redis time, and has every
+   chosen symbol; ``ON CONFLICT DO NOTHING`` on (user, Idempotency-Key) makes a repeat wait
+   for the first attempt and then insert nothing;
+3. ``stake`` — the player's stake total on the race, a conditional upsert: the per-race cap;
+4. ``debit`` — the conditional debit of the points account: balance and cooldown;
+5. ``entry`` — the stake's ledger entry, with the balance after it.
+
+The final row says how far it got; the caller commits only when every step wrote its row,
+and otherwise rolls back (nothing written) and explains the refusal.
+"""
+
+PLACE_BET_SQL = """
+WITH race AS (
+    SELECT r.state, r.starts_at,
+           ARRAY(SELECT s.symbol::text FROM races_raceentry e JOIN market_stock s ON s.id = e.stock_id
+                 WHERE e.race_id = r.id ORDER BY e.lane) AS symbols
+    FROM races_race r WHERE r.id = %(race)s
+    FOR SHARE OF r
+),
+bet AS (
+    INSERT INTO bets_bet (user_id, race_id, kind, stake, symbol, low_pct, high_pct, podium, odds,
+                          potential_payout, placed_at, status, payout, score, idempotency_key, client_ip)
+    SELECT %(user)s, %(race)s, %(kind)s, %(stake)s, %(symbol)s, %(low)s, %(high)s, %(podium)s, %(odds)s,
+           %(payout)s, %(now)s, 'open', 0, '{}', %(key)s, %(ip)s
+    FROM race
+    WHERE race.state = 'open' AND race.starts_at > %(now)s AND race.symbols @> %(chosen)s::text[]
+    ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING id
+),
+stake AS (
+    INSERT INTO bets_racestake (user_id, race_id, total)
+    SELECT %(user)s, %(race)s, %(stake)s FROM bet
+    ON CONFLICT (user_id, race_id) DO UPDATE SET total = bets_racestake.total + EXCLUDED.total
+    WHERE bets_racestake.total + EXCLUDED.total <= %(cap)s
+    RETURNING total
+),
+debit AS (
+    UPDATE points_pointsaccount
+    SET balance = balance - %(stake)s, updated_at = now(),
+        -- never backwards, even for requests that reach here out of clock order
+        last_bet_at = GREATEST(COALESCE(last_bet_at, %(now)s), %(now)s)
+    WHERE user_id = %(user)s AND balance >= %(stake)s
+      AND (%(cutoff)s::timestamptz IS NULL OR last_bet_at IS NULL OR last_bet_at <= %(cutoff)s::timestamptz)
+      AND EXISTS (SELECT 1 FROM stake)
+    RETURNING balance
+),
+entry AS (
+    INSERT INTO points_ledgerentry (user_id, amount, kind, idempotency_key, balance_after, race_id, bet_id,
+                                    memo, created_at)
+    SELECT %(user)s, -%(stake)s, 'stake', 'bet:' || bet.id || ':stake', debit.balance, %(race)s, bet.id,
+           %(memo)s, %(now)s
+    FROM bet CROSS JOIN debit
+    RETURNING bet_id
+)
+SELECT race.state, race.starts_at, race.symbols,
+       (SELECT id FROM bet), (SELECT total FROM stake), (SELECT balance FROM debit), (SELECT bet_id FROM entry)
+FROM (VALUES (1)) AS one LEFT JOIN race ON true
+"""
+
+STAKE_TOTAL_SQL = "SELECT total FROM bets_racestake WHERE user_id = %s AND race_id = %s"
+ACCOUNT_SQL = "SELECT balance, last_bet_at FROM points_pointsaccount WHERE user_id = %s"

@@ -1,0 +1,341 @@
+"""Benchmark: bet placement through the HTTP API, many concurrent clients, real ASGI servers.
+
+    .venv/bin/python bench/bet_placement.py                 # defaults below
+    .venv/bin/python bench/bet_placement.py --servers 3 --clients 2 --connections 48 --seconds 20
+
+What it does:
+1. creates a database of its own (``bench_bets``, dropped and created afresh; on the same
+   PostgreSQL server as the app) and migrates it;
+2. seeds ``--players`` players (1,000 points each, through ledger entries) and ``--races``
+   open races of 4 stocks, and publishes their winner odds;
+3. starts ``--servers`` daphne processes (Django runs sync views on one thread per ASGI
+   process, so one process handles one request at a time) on ports 8500+;
+4. starts ``--clients`` load-generator processes, each keeping ``--connections`` keep-alive
+   HTTP/1.1 connections busy with POST /api/v1/races/{id}/bets/ (JWT auth, a winner,
+   bracket or podium bet of 1 point). Players are spread over connections and cycled, so
+   no player bets more often than every few seconds: the bet cooldown (2 s) and the per-player
+   rate limit stay at their defaults and refuse nothing. All clients share one address, so the
+   per-IP limit is raised for the run;
+5. reports accepted bets per second over the measured window (after a warm-up), latency
+   percentiles, refusals by reason, CPU used by servers and clients, and checks afterwards
+   that every balance equals the sum of its ledger.
+
+The load generator is a few lines of asyncio writing prebuilt requests: it costs far less
+CPU per request than the server, and its CPU time is reported so the split is visible.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import random
+import resource
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+BENCH_DB = "bench_bets"
+
+
+# --------------------------------------------------------------------------- setup
+
+
+def django_setup(database_url: str | None = None) -> None:
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockrace.settings")
+    import django
+
+    django.setup()
+
+
+def bench_database_url(redis_db: int) -> tuple[str, str]:
+    """(DATABASE_URL, REDIS_URL) for the bench: the app's servers, a database and Redis db of its own."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from stockrace import config, embedded
+
+    if embedded.export_urls():
+        os.environ["STOCKRACE_EMBEDDED"] = "1"  # the embedded stack's local-only defaults (SECRET_KEY)
+    app_url = os.environ["DATABASE_URL"]
+    parts = urlsplit(app_url)
+    bench_url = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+    return bench_url, config.redis_url_with_db(os.environ["REDIS_URL"], redis_db)
+
+
+def recreate_database(app_url: str) -> None:
+    import psycopg
+
+    from stockrace import config
+
+    db = config.parse_database_url(app_url, [])
+    conninfo = psycopg.conninfo.make_conninfo(dbname="postgres", user=db["USER"] or None,
+                                              password=db["PASSWORD"] or None, host=db["HOST"] or None,
+                                              port=db["PORT"] or None)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+
+
+def seed(players: int, races: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Players with 1,000 points (signup entries) and open races; returns (tokens, [(race_id, symbols)])."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from apps.bets.services import race_odds_publish
+    from apps.core.redis import get_redis, redis_now
+    from apps.market.models import Stock
+    from apps.points.models import LedgerEntry, PointsAccount
+    from apps.races.models import Race
+    from apps.races.services import race_create
+
+    User = get_user_model()
+    get_redis().flushdb()
+    symbols = ["AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "GOOG", "META", "NFLX"]
+    with transaction.atomic():
+        for i, symbol in enumerate(symbols):
+            Stock.objects.create(symbol=symbol, name=symbol, sector="Technology", reference_price=100 + i)
+        users = User.objects.bulk_create(User(username=f"bench{i:05d}", password="!") for i in range(players))
+        PointsAccount.objects.bulk_create(PointsAccount(user=u, balance=1000) for u in users)
+        LedgerEntry.objects.bulk_create(LedgerEntry(user=u, amount=1000, kind="signup_bonus",
+                                                    idempotency_key=f"signup:{u.pk}", balance_after=1000)
+                                        for u in users)
+    starts_at = redis_now() + timedelta(hours=2)
+    race_list = []
+    for r in range(races):
+        chosen = random.Random(r).sample(symbols, 4)
+        race = race_create(title=f"Bench race {r}", duration="1h", symbols=chosen, starts_at=starts_at,
+                           betting_window=timedelta(hours=3))
+        Race.objects.filter(pk=race.pk).update(state=Race.State.OPEN)
+        race_odds_publish(race_id=race.pk)
+        race_list.append((race.pk, chosen))
+    return [str(AccessToken.for_user(u)) for u in users], race_list
+
+
+def free_ports(count: int, start: int = 8500, end: int = 8600) -> list[int]:
+    ports = []
+    for port in range(start, end):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports.append(port)
+        if len(ports) == count:
+            return ports
+    raise SystemExit(f"not enough free ports in {start}-{end}")
+
+
+def start_servers(count: int, env: dict) -> tuple[list[int], list[subprocess.Popen]]:
+    ports = free_ports(count)
+    procs = [subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(p),
+                               "stockrace.asgi:application"], cwd=BASE_DIR, env=env,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for p in ports]
+    deadline = time.monotonic() + 90
+    for port, proc in zip(ports, procs):
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"daphne on port {port} exited with {proc.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"daphne on port {port} did not start")
+                time.sleep(0.1)
+    return ports, procs
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# --------------------------------------------------------------------------- load generator
+
+
+def bet_body(rng: random.Random, symbols: list[str]) -> bytes:
+    kind = rng.choices(("winner", "bracket", "podium"), weights=(6, 3, 1))[0]
+    if kind == "winner":
+        body = {"kind": kind, "stake": 1, "symbol": rng.choice(symbols)}
+    elif kind == "bracket":
+        low = round(rng.uniform(-1.0, 0.8), 1)
+        body = {"kind": kind, "stake": 1, "symbol": rng.choice(symbols), "low_pct": low, "high_pct": low + 0.4}
+    else:
+        body = {"kind": kind, "stake": 1, "symbols": rng.sample(symbols, 3)}
+    return json.dumps(body).encode()
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    if "content-length" in headers:
+        return status, await reader.readexactly(int(headers["content-length"]))
+    body = b""
+    while True:  # chunked
+        size = int((await reader.readline()).strip(), 16)
+        chunk = await reader.readexactly(size + 2)
+        if size == 0:
+            return status, body
+        body += chunk[:-2]
+
+
+async def connection_loop(port: int, tokens: list[str], races: list, stop_at: float, measure_from: float,
+                          rng: random.Random, stats: dict) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    i = 0
+    try:
+        while time.monotonic() < stop_at:
+            token = tokens[i % len(tokens)]
+            i += 1
+            race_id, symbols = rng.choice(races)
+            body = bet_body(rng, symbols)
+            request = (f"POST /api/v1/races/{race_id}/bets/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+                       f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+            started = time.monotonic()
+            writer.write(request)
+            status, payload = await read_response(reader)
+            done = time.monotonic()
+            if started < measure_from:
+                continue
+            if status == 201:
+                stats["accepted"] += 1
+                stats["latencies"].append(done - started)
+            else:
+                try:
+                    code = json.loads(payload)["error"]["code"]
+                except Exception:  # noqa: BLE001 - any unexpected answer is counted by status
+                    code = "?"
+                key = f"{status} {code}"
+                stats["refused"][key] = stats["refused"].get(key, 0) + 1
+    finally:
+        writer.close()
+
+
+def client_process(index: int, ports: list[int], tokens: list[str], races: list, connections: int,
+                   start_at: float, warmup: float, seconds: float, queue: mp.Queue) -> None:
+    stats = {"accepted": 0, "latencies": [], "refused": {}}
+
+    async def main():
+        delay = start_at - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        now = time.monotonic()
+        measure_from, stop_at = now + warmup, now + warmup + seconds
+        rng = random.Random(index)
+        # Each connection owns a disjoint slice of the players and cycles through it.
+        tasks = [connection_loop(ports[(index * connections + c) % len(ports)], tokens[c::connections], races,
+                                 stop_at, measure_from, random.Random(rng.random()), stats)
+                 for c in range(connections)]
+        await asyncio.gather(*tasks)
+
+    asyncio.run(main())
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    queue.put({**stats, "cpu": usage.ru_utime + usage.ru_stime})
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--servers", type=int, default=3, help="daphne processes")
+    parser.add_argument("--clients", type=int, default=2, help="load-generator processes")
+    parser.add_argument("--connections", type=int, default=32, help="keep-alive connections per client process")
+    parser.add_argument("--players", type=int, default=4000)
+    parser.add_argument("--races", type=int, default=40)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--redis-db", type=int, default=4, help="Redis database for the run (flushed)")
+    args = parser.parse_args()
+
+    database_url, redis_url = bench_database_url(args.redis_db)
+    print(f"database {BENCH_DB}, redis db {args.redis_db}: migrating...", flush=True)
+    recreate_database(os.environ["DATABASE_URL"])
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DB_CONN_MAX_AGE": "600",
+           "LOG_LEVEL": "WARNING", "BET_RATE_LIMIT_IP": "10000000/min"}
+    env.pop("STOCKRACE_TESTING", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
+    os.environ["REDIS_URL"] = redis_url
+    django_setup(database_url)
+    tokens, races = seed(args.players, args.races)
+    from django.db import connection
+
+    connection.close()
+    print(f"seeded {len(tokens)} players, {len(races)} open races; starting {args.servers} daphne...", flush=True)
+
+    ports, servers = start_servers(args.servers, env)
+    try:
+        cpu_before = {p.pid: cpu_seconds(p.pid) for p in servers}
+        queue: mp.Queue = mp.Queue()
+        per_client = [tokens[i::args.clients] for i in range(args.clients)]
+        start_at = time.time() + 1.0
+        clients = [mp.Process(target=client_process, args=(i, ports, per_client[i], races, args.connections,
+                                                           start_at, args.warmup, args.seconds, queue))
+                   for i in range(args.clients)]
+        for c in clients:
+            c.start()
+        time.sleep(1.0 + args.warmup)
+        cpu_warm = {p.pid: cpu_seconds(p.pid) for p in servers}
+        results = [queue.get() for _ in clients]
+        cpu_after = {p.pid: cpu_seconds(p.pid) for p in servers}
+        for c in clients:
+            c.join()
+    finally:
+        for p in servers:
+            p.terminate()
+        for p in servers:
+            p.wait(timeout=20)
+    del cpu_before
+
+    accepted = sum(r["accepted"] for r in results)
+    latencies = sorted(x for r in results for x in r["latencies"])
+    refused: dict[str, int] = {}
+    for r in results:
+        for k, v in r["refused"].items():
+            refused[k] = refused.get(k, 0) + v
+    pct = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0  # noqa
+    server_cpu = sum(cpu_after[p] - cpu_warm[p] for p in cpu_after)
+    client_cpu = sum(r["cpu"] for r in results)
+
+    from django.db.models import Sum
+
+    from apps.bets.models import Bet
+    from apps.points.models import LedgerEntry, PointsAccount
+
+    balances = PointsAccount.objects.aggregate(s=Sum("balance"))["s"]
+    ledger = LedgerEntry.objects.aggregate(s=Sum("amount"))["s"]
+    mismatched = (PointsAccount.objects.raw(
+        "SELECT a.user_id FROM points_pointsaccount a JOIN (SELECT user_id, SUM(amount) s FROM points_ledgerentry "
+        "GROUP BY user_id) l USING (user_id) WHERE a.balance <> l.s"))
+    bad = len(list(mismatched))
+
+    print(f"\nservers: {args.servers} daphne, clients: {args.clients} processes x {args.connections} connections, "
+          f"{args.players} players, {args.races} races, {os.cpu_count()} CPUs")
+    print(f"accepted bets: {accepted} in {args.seconds:.0f} s = {accepted / args.seconds:.0f} bets/s")
+    print(f"latency of accepted bets: p50 {pct(0.5):.1f} ms, p90 {pct(0.9):.1f} ms, p99 {pct(0.99):.1f} ms")
+    print(f"refused: {refused or 'none'}")
+    print(f"CPU over the measured window: servers {server_cpu:.1f} s, load generator {client_cpu:.1f} s "
+          f"(whole run, warm-up included)")
+    print(f"bets stored: {Bet.objects.count()}; sum of balances {balances} == sum of ledger {ledger}: "
+          f"{balances == ledger}; accounts whose balance != their ledger: {bad}")
+    return 0 if balances == ledger and bad == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Rate limits on bets per player (bets_user) and per address (bets_ip), on even where the
+default throttles are off (the test settings)."""
+from __future__ import annotations
+
+import pytest
+
+from apps.bets.models import Bet
+from tests.bets.conftest import make_player
+
+
+def rates(settings, **changes):
+    rest = {**settings.REST_FRAMEWORK}
+    rest["DEFAULT_THROTTLE_RATES"] = {**rest["DEFAULT_THROTTLE_RATES"], **changes}
+    settings.REST_FRAMEWORK = rest
+
+
+@pytest.mark.django_db
+def test_per_player_limit(api_client, race, settings):
+    settings.BET_COOLDOWN_SECONDS = 0
+    rates(settings, bets_user="3/min", bets_ip="1000/min")
+    player = make_player("eager")
+    api_client.force_authenticate(player)
+    url = f"/api/v1/races/{race.pk}/bets/"
+    statuses = [api_client.post(url, {"kind": "winner", "stake": 1, "symbol": "AAPL"}, format="json").status_code
+                for _ in range(3)]
+    assert statuses == [201, 201, 201]
+    response = api_client.post(url, {"kind": "winner", "stake": 1, "symbol": "AAPL"}, format="json")
+    assert response.status_code == 429
+    error = response.json()["error"]
+    assert error["code"] == "rate_limited" and "Too many bets" in error["message"]
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert Bet.objects.count() == 3
+    # Another player from the same address is not held back by the first one's limit.
+    api_client.force_authenticate(make_player("patient"))
+    assert api_client.post(url, {"kind": "winner", "stake": 1, "symbol": "AAPL"}, format="json").status_code == 201
+
+
+@pytest.mark.django_db
+def test_per_address_limit(api_client, race, settings):
+    settings.BET_COOLDOWN_SECONDS = 0
+    rates(settings, bets_user="1000/min", bets_ip="2/hour")
+    url = f"/api/v1/races/{race.pk}/bets/"
+    for name in ("one", "two"):
+        api_client.force_authenticate(make_player(name))
+        assert api_client.post(url, {"kind": "winner", "stake": 1, "symbol": "AAPL"}, format="json",
+                               REMOTE_ADDR="10.0.0.7").status_code == 201
+    api_client.force_authenticate(make_player("three"))
+    blocked = api_client.post(url, {"kind": "winner", "stake": 1, "symbol": "AAPL"}, format="json",
+                              REMOTE_ADDR="10.0.0.7")
+    assert blocked.status_code == 429 and blocked.json()["error"]["code"] == "rate_limited"
+    assert api_client.post(url, {"kind": "winner", "stake": 1, "symbol": "AAPL"}, format="json",
+                           REMOTE_ADDR="10.0.0.8").status_code == 201
+    assert Bet.objects.filter(client_ip="10.0.0.7").count() == 2
