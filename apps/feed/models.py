@@ -9,7 +9,7 @@ class PriceSnapshot(models.Model):
 
     Written set-based by the market-data worker: every SNAPSHOT_ACTIVE_SECONDS for symbols in
     open or running races, every SNAPSHOT_IDLE_SECONDS otherwise, on multiples of the
-    interval, with the last price traded before that instant. Backfilled gaps write the same
+    interval, with the last price traded at or before that instant. Backfilled gaps write the same
     grid from the provider's history.
     """
 

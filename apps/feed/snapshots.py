@@ -2,7 +2,7 @@
 
 Snapshots sit on multiples of their interval in provider time (SNAPSHOT_ACTIVE_SECONDS for
 symbols in open or running races, SNAPSHOT_IDLE_SECONDS for the rest) and carry the last
-price traded before that instant. The grid advances with the data, not with the wall clock:
+price traded at or before that instant. The grid advances with the data, not with the wall clock:
 a backfill replays the ticks of a gap through the same grid and fills it exactly, and while
 the feed is down nothing is written (a stale price is never passed off as a fresh one).
 A grid instant more than ``max_fill`` seconds after the last tick is skipped for the same
