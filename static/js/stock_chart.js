@@ -189,9 +189,8 @@
     ws.onmessage = function (event) {
       var msg;
       try { msg = JSON.parse(event.data); } catch (e) { return; }
-      if (Array.isArray(msg.quotes)) { msg.quotes.forEach(onQuote); return; }
-      if (msg.quotes && typeof msg.quotes === "object") { onQuote(msg.quotes[symbol]); return; }
-      onQuote(msg.data && msg.data.price != null ? msg.data : msg.quote || msg);
+      // {"type": "snapshot" | "quotes", "data": [quote, ...]} (apps/feed/consumers.py)
+      if ((msg.type === "snapshot" || msg.type === "quotes") && Array.isArray(msg.data)) msg.data.forEach(onQuote);
     };
     ws.onclose = function () { setTimeout(connect, delay); delay = Math.min(delay * 2, 30000); };
   }

@@ -46,9 +46,25 @@ def races(stocks):
     for position, entry in enumerate(RaceEntry.objects.filter(race=made["completed"]).order_by("lane"), start=1):
         entry.open_price = Decimal("100")
         entry.close_price = Decimal(100 + 4 - position)
+        entry.pct_change = Decimal(4 - position)
         entry.final_position = position
         entry.save()
     return made
+
+
+@pytest.fixture
+def settled_bet(races, player):
+    """The player's winning bet on the completed race, with the standing settlement writes."""
+    from django.utils import timezone
+
+    from apps.bets.models import Bet
+    from apps.races.models import RaceStanding
+
+    race = races["completed"]
+    bet = Bet.objects.create(user=player, race=race, kind="winner", stake=40, symbol="AAPL", odds=Decimal("2.5"),
+                             potential_payout=100, placed_at=timezone.now(), status=Bet.Status.WON, payout=104)
+    RaceStanding.objects.create(race=race, user=player, points_won=104, staked=40, bets=1, wins=1, rank=1)
+    return bet
 
 
 @pytest.fixture

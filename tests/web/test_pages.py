@@ -10,7 +10,7 @@ def page_urls(races, player):
     return ["/", "/lobby/races/", "/lobby/races/?duration=5m&theme=tech", "/?duration=bogus&theme=x",
             *race_pages, *parts, "/leaderboards/", "/leaderboards/?board=weekly", "/leaderboards/?board=nope",
             f"/u/{player.username}/", "/stocks/", "/stocks/?q=apple&sector=Technology&performance=gainers&ordering=-change",
-            "/stocks/?performance=bogus&ordering=bogus", "/stocks/AAPL/", "/stocks/brk.b/", "/signup/", "/login/",
+            "/stocks/?performance=bogus&ordering=bogus", "/stocks/AAPL/", "/stocks/BRK.B/", "/signup/", "/login/",
             f"/races/{races['open'].pk}/bet/preview/?kind=winner&stake=50&symbol=AAPL"]
 
 
@@ -57,9 +57,12 @@ def test_lobby_filters_by_duration(client, races):
     assert "Open race" not in html and "No races match" in html
 
 
-def test_completed_race_shows_final_order_and_race_leaderboard(client, races):
-    html = client.get(f"/races/{races['completed'].pk}/").content.decode()
-    assert "Final order" in html and "Race leaderboard" in html and "+3.00%" in html
+def test_completed_race_shows_final_order_result_and_race_leaderboard(logged_in, settled_bet):
+    html = logged_in.get(f"/races/{settled_bet.race_id}/").content.decode()
+    assert "Final order" in html and "+3.00%" in html
+    assert "+64 pts" in html  # won 104 on a stake of 40
+    board = html.split("Race leaderboard", 1)[1]
+    assert "player1" in board and "104" in board
 
 
 def test_own_profile_shows_balance_and_ledger_public_does_not(client, logged_in, player, django_user_model):
@@ -68,3 +71,8 @@ def test_own_profile_shows_balance_and_ledger_public_does_not(client, logged_in,
     client.logout()
     other = client.get(f"/u/{player.username}/").content.decode()
     assert "Points history" not in other and "Badge showcase" in other
+
+
+def test_stock_page_by_lower_case_ticker_redirects(client, stocks):
+    response = client.get("/stocks/brk.b/")
+    assert response.status_code == 302 and response["Location"] == "/stocks/BRK.B/"

@@ -6,6 +6,7 @@ from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404
 
 from apps.bets.models import Bet
+from apps.leaderboards import selectors as leaderboard_selectors
 from apps.points.models import LedgerEntry, PointsAccount
 
 User = get_user_model()
@@ -36,11 +37,7 @@ def player_stats(*, user) -> dict:
 
 def player_streak(*, user) -> dict:
     """Current and best streak of correct winner picks ({current: 0, best: 0} before any)."""
-    try:
-        from apps.leaderboards.selectors import player_streak as streak_of
-    except ImportError:
-        return {"current": 0, "best": 0}
-    return streak_of(user.pk)
+    return leaderboard_selectors.player_streak(user.pk)
 
 
 def player_badges(*, user) -> list:
@@ -65,17 +62,9 @@ def player_ledger(*, user, limit: int = HISTORY_LIMIT) -> list[LedgerEntry]:
 
 def leaderboard(*, board: str, limit: int = BOARD_LIMIT) -> dict:
     """The current period of one board: {period, count, rows of {rank, username, points, streak}}."""
-    try:
-        from apps.leaderboards.selectors import board_page
-    except ImportError:
-        return {"period": "", "count": 0, "rows": []}
-    page = board_page(board=board, limit=limit)
+    page = leaderboard_selectors.board_page(board=board, limit=limit)
     return {"period": page.period, "count": page.count, "rows": page.rows}
 
 
 def player_ranks(*, user) -> dict[str, int | None]:
-    try:
-        from apps.leaderboards.selectors import player_rank
-    except ImportError:
-        return {}
-    return {board: player_rank(user.pk, board) for board in BOARDS}
+    return {board: leaderboard_selectors.player_rank(user.pk, board) for board in BOARDS}

@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
 from apps.bets.models import Bet
-from apps.races.models import Race, RaceEntry
+from apps.races.models import Race, RaceEntry, RaceStanding
 
 MY_BETS_LIMIT = 50
 RACE_BOARD_LIMIT = 50
@@ -42,24 +42,18 @@ def race_finish_order(*, race: Race) -> list[FinishLine]:
     for entry in race.entries.all():
         if entry.final_position is None:
             continue
-        change = None
-        if entry.open_price and entry.close_price:
-            change = float((entry.close_price - entry.open_price) / entry.open_price * 100)
+        change = float(entry.pct_change) if entry.pct_change is not None else None
         lines.append(FinishLine(entry.final_position, entry.stock.symbol, entry.stock.name,
                                 entry.open_price, entry.close_price, change))
     return sorted(lines, key=lambda line: line.position)
 
 
 def race_leaderboard(*, race: Race) -> list[dict]:
-    """Everyone who bet in the race, best payout first (house and restricted accounts left out)."""
-    rows = (Bet.objects.filter(race=race, user__is_house=False, user__is_shadow_restricted=False)
-            .values("user__username")
-            .annotate(staked=Sum("stake"), won=Sum("payout"), bets=Count("id"),
-                      correct=Count("id", filter=Q(status=Bet.Status.WON)))
-            .order_by("-won", "user__username")[:RACE_BOARD_LIMIT])
-    return [{"rank": i, "username": r["user__username"], "staked": r["staked"], "won": r["won"],
-             "net": r["won"] - r["staked"], "bets": r["bets"], "correct": r["correct"]}
-            for i, r in enumerate(rows, start=1)]
+    """The per-race leaderboard settlement wrote (RaceStanding), house and restricted accounts left out."""
+    rows = (RaceStanding.objects.filter(race=race, user__is_house=False, user__is_shadow_restricted=False)
+            .select_related("user").order_by("rank", "user_id")[:RACE_BOARD_LIMIT])
+    return [{"rank": r.rank, "username": r.user.username, "staked": r.staked, "won": r.points_won,
+             "net": r.points_won - r.staked, "bets": r.bets, "correct": r.wins} for r in rows]
 
 
 def race_player_result(*, bets: list[Bet]) -> dict | None:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 
 from apps.core.redis import get_redis
+from apps.market import selectors as market_selectors
 from apps.market.models import Stock
 from apps.market.quotes import Quote, read_quotes
 from apps.races.models import Race
@@ -45,14 +45,10 @@ def stock_rows(stocks: list[Stock], *, user=None) -> list[StockRow]:
 
 def stock_search(*, q: str = "", sector: str = "", performance: str = "", ordering: str = "symbol",
                  user=None) -> list[StockRow]:
-    """Active stocks matching a symbol/name/sector search, a sector and a performance filter."""
-    qs = Stock.objects.filter(is_active=True)
-    if q:
-        qs = qs.filter(Q(symbol__icontains=q) | Q(name__icontains=q) | Q(sector__icontains=q)
-                       | Q(industry__icontains=q))
-    if sector:
-        qs = qs.filter(sector=sector)
-    rows = stock_rows(list(qs.order_by("symbol")[:LIST_LIMIT]), user=user)
+    """Active stocks matching the market app's search (symbol, name, sector), a sector and a performance filter."""
+    db_ordering = {"-cap": "-market_cap"}.get(ordering, "" if q else "symbol")
+    qs = market_selectors.stock_list(search=q, sector=sector, ordering=db_ordering)
+    rows = stock_rows(list(qs[:LIST_LIMIT]), user=user)
     if performance == "gainers":
         rows = [r for r in rows if r.change_pct is not None and r.change_pct > 0]
     elif performance == "losers":
@@ -62,7 +58,6 @@ def stock_search(*, q: str = "", sector: str = "", performance: str = "", orderi
     keys = {
         "-change": lambda r: -(r.change_pct if r.change_pct is not None else -1e9),
         "change": lambda r: r.change_pct if r.change_pct is not None else 1e9,
-        "-cap": lambda r: -(r.stock.market_cap or 0),
         "-volume": lambda r: -(r.stock.avg_volume or 0),
     }
     if ordering in keys:
@@ -71,11 +66,15 @@ def stock_search(*, q: str = "", sector: str = "", performance: str = "", orderi
 
 
 def stock_sectors() -> list[str]:
-    return list(Stock.objects.filter(is_active=True).values_list("sector", flat=True).distinct().order_by("sector"))
+    return market_selectors.sectors()
 
 
 def stock_get(*, symbol: str) -> Stock:
-    return get_object_or_404(Stock, symbol=symbol.upper())
+    """A stock by its ticker (or a ticker it had before a rename), or 404."""
+    stock = market_selectors.stock_get(symbol=symbol)
+    if stock is None:
+        raise Http404(f"No stock {symbol}.")
+    return stock
 
 
 def stock_upcoming_races(*, stock: Stock, limit: int = 6) -> list[Race]:

@@ -5,20 +5,18 @@ from decimal import Decimal
 
 from django import template
 
-register = template.Library()
+from apps.races import themes
 
-THEMES = {"tech": "Tech only", "custom": "Custom picks", "top_gainers": "Top gainers yesterday",
-          "top-gainers": "Top gainers yesterday", "gainers": "Top gainers yesterday"}
+register = template.Library()
 
 
 @register.filter
 def theme_label(theme: str) -> str:
-    """'sector:Energy' -> 'Energy sector'; known keys get their names; anything else is title-cased."""
+    """The races app's name for a theme; a sector theme reads 'Energy sector'."""
     if not theme:
         return ""
-    if theme.startswith("sector:"):
-        return f"{theme.split(':', 1)[1]} sector"
-    return THEMES.get(theme, theme.replace("_", " ").replace("-", " ").capitalize())
+    label = themes.theme_label(theme)
+    return f"{label} sector" if theme.startswith(themes.SECTOR_PREFIX) else label
 
 
 @register.filter

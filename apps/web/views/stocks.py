@@ -31,6 +31,8 @@ def stock_list(request):
 @require_GET
 def stock_detail(request, symbol: str):
     stock = stock_get(symbol=symbol)
+    if stock.symbol != symbol:
+        return redirect("stock_detail", symbol=stock.symbol)  # lower case, or a ticker before a rename
     row = stock_rows([stock], user=request.user)[0]
     return render(request, "web/stock.html", {"stock": stock, "row": row, "timeframes": TIMEFRAMES,
                                               "races": stock_upcoming_races(stock=stock)})
