@@ -5,9 +5,11 @@ candles from PostgreSQL through apps.market.selectors. Every refusal is a 4xx in
 """
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta, timezone
 
+import redis
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -31,6 +33,13 @@ MAX_SEARCH_LENGTH = 100
 ORDERINGS = ("symbol", "name", "market_cap", "change")
 DEFAULT_CANDLES = 500  # candles returned when no start is given
 MAX_SPAN_BUCKETS = 20_000  # a request may span at most this many nominal buckets (1m: ~2 weeks)
+
+
+@functools.cache
+def _redis() -> redis.Redis:
+    # One client object per process: building a redis.Redis (its callback tables) costs about
+    # as much as the quotes read itself; the client is thread-safe and shares get_redis()'s pool.
+    return get_redis()
 
 
 def _invalid(field: str, message: str) -> ApiError:
@@ -88,7 +97,7 @@ class StockListView(APIView):
         if ordering and ordering.lstrip("-") not in ORDERINGS:
             raise _invalid("ordering", f"must be one of {', '.join(ORDERINGS)} (prefix '-' for descending)")
         paginator = self.pagination_class()
-        client = get_redis()
+        client = _redis()
         if ordering.lstrip("-") == "change":
             # Live order: every matching stock's quote in one round trip, sorted here.
             stocks = list(selectors.stock_list(search=search, sector=sector))
@@ -117,7 +126,7 @@ class StockDetailView(APIView):
     @extend_schema(summary="One stock: metadata and latest quote", responses={200: StockDetailSerializer})
     def get(self, request, symbol: str):
         stock = _stock_or_404(symbol)
-        quotes, now = read_quotes_at(get_redis(), [stock.symbol])
+        quotes, now = read_quotes_at(_redis(), [stock.symbol])
         body = stock_payload(stock, quotes.get(stock.symbol), now)
         body.update({
             "former_symbols": stock.former_symbols.split(), "week52_high": _float(stock.week52_high),
@@ -147,7 +156,7 @@ class QuotesView(APIView):
         bad = [s for s in symbols if not SYMBOL_RE.fullmatch(s)]
         if bad:
             raise _invalid("symbols", f"not a symbol: {', '.join(bad[:5])}")
-        quotes, now = read_quotes_at(get_redis(), symbols)
+        quotes, now = read_quotes_at(_redis(), symbols)
         return Response({"quotes": {s: quote_payload(q, now) for s, q in quotes.items()},
                          "unknown": [s for s in symbols if s not in quotes], "as_of": now})
 
