@@ -139,3 +139,14 @@ def test_candles_built_from_ticks_equal_the_same_bars_imported(make_stock):
         built = list(Candle.objects.filter(stock__symbol="TICKS", interval=interval).order_by("start")
                      .values_list("start", "open", "high", "low", "close", "volume"))
         assert imported and built == imported, interval
+
+
+def test_a_week_starting_on_a_holiday_is_labelled_by_its_first_session(make_stock):
+    make_stock("AAPL")
+    builder = CandleBuilder()
+    builder.add_trade("AAPL", ts("2019-02-21T15:00:00"), 10.0, 1)  # Thursday after Presidents' Day
+    builder.add_trade("AAPL", ts("2019-07-01T14:00:00"), 10.0, 1)  # summer time: the open is 13:30 UTC
+    builder.flush()
+    assert candle("AAPL", "1w", "2019-02-19T14:30").volume == 1
+    assert candle("AAPL", "1d", "2019-07-01T13:30").volume == 1
+    assert candle("AAPL", "1M", "2019-07-01T13:30").volume == 1
