@@ -88,8 +88,11 @@ def symbols_sync(*, provider: MarketDataProvider, full: bool) -> SyncReport:
                                 info.previous_symbol, info.symbol, info.symbol)
                     continue
                 _rename(stocks, info, report)
+        new: list[Stock] = []
         for info in infos:
-            _apply(stocks, info, report)
+            _apply(stocks, info, report, new)
+        # New listings in one statement (a real provider's first sync lists thousands).
+        Stock.objects.bulk_create(new, batch_size=1000)
         if full:
             _delist_missing(stocks, {info.symbol for info in infos}, report)
     if full:
@@ -108,18 +111,23 @@ def stock_metadata_derive(*, stock_ids: list[int] | None = None) -> int:
 
 
 def _valid(infos: list[SymbolInfo]) -> list[SymbolInfo]:
+    """Usable entries, symbols upper-cased and text clipped to our column sizes."""
     seen: dict[str, SymbolInfo] = {}
     for info in infos:
         symbol = (info.symbol or "").strip().upper()
-        if not symbol or len(symbol) > Stock._meta.get_field("symbol").max_length:
+        if not symbol or len(symbol) > _max_length("symbol"):
             log.warning("symbol sync: ignoring an unusable symbol %r", info.symbol)
             continue
-        seen[symbol] = info  # a provider listing a symbol twice: the last entry wins
-    return [info if info.symbol == symbol else _replace_symbol(info, symbol) for symbol, info in seen.items()]
+        previous = (info.previous_symbol or "").strip().upper() or None
+        seen[symbol] = replace(  # a provider listing a symbol twice: the last entry wins
+            info, symbol=symbol, previous_symbol=previous if previous != symbol else None,
+            **{name: (getattr(info, name) or "").strip()[:_max_length(name)]
+               for name in ("name", "sector", "industry", "exchange")})
+    return list(seen.values())
 
 
-def _replace_symbol(info: SymbolInfo, symbol: str) -> SymbolInfo:
-    return replace(info, symbol=symbol)
+def _max_length(field_name: str) -> int:
+    return Stock._meta.get_field(field_name).max_length
 
 
 def _rename(stocks: dict[str, Stock], info: SymbolInfo, report: SyncReport) -> None:
@@ -134,15 +142,16 @@ def _rename(stocks: dict[str, Stock], info: SymbolInfo, report: SyncReport) -> N
     report.renamed.append((old, info.symbol))
 
 
-def _apply(stocks: dict[str, Stock], info: SymbolInfo, report: SyncReport) -> None:
+def _apply(stocks: dict[str, Stock], info: SymbolInfo, report: SyncReport, new: list[Stock]) -> None:
     delisted = info.status == "delisted"
     stock = stocks.get(info.symbol)
     if stock is None:
         if delisted:
             return  # never listed here: nothing to keep
-        stocks[info.symbol] = Stock.objects.create(
-            symbol=info.symbol, name=info.name or info.symbol, sector=info.sector, industry=info.industry,
-            exchange=info.exchange, market_cap=info.market_cap, ipo_date=info.ipo_date)
+        stock = Stock(symbol=info.symbol, name=info.name or info.symbol, sector=info.sector, industry=info.industry,
+                      exchange=info.exchange, market_cap=info.market_cap, ipo_date=info.ipo_date)
+        stocks[info.symbol] = stock
+        new.append(stock)
         report.created.append(info.symbol)
         return
     changed = []

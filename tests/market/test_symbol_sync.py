@@ -185,3 +185,13 @@ def test_beat_runs_a_full_sync_before_the_new_york_open_and_an_hourly_one(settin
     # The database scheduler keeps the New York zone, so 08:00 stays 08:00 across DST changes.
     assert str(CrontabSchedule.from_schedule(schedule).timezone) == str(ZoneInfo("America/New_York"))
     assert hourly["schedule"].hour == set(range(24)) and hourly["schedule"].minute == {5}
+
+
+def test_untidy_provider_entries_are_cleaned_not_fatal(make_stock):
+    infos = [SymbolInfo(" brk.b ", "Berkshire"), SymbolInfo("", "nothing"), SymbolInfo("X" * 40, "too long a ticker"),
+             SymbolInfo("BRK.B", "Berkshire Hathaway", sector="Financials"), SymbolInfo("LONG", "N" * 500, sector="S" * 99)]
+    report = symbols_sync(provider=FixedProvider(infos), full=False)
+    assert report.created == ["BRK.B", "LONG"]
+    assert Stock.objects.get(symbol="BRK.B").name == "Berkshire Hathaway"  # the last entry for a symbol wins
+    long = Stock.objects.get(symbol="LONG")
+    assert (len(long.name), len(long.sector)) == (200, 64)
