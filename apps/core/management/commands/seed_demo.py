@@ -56,9 +56,11 @@ class Command(BaseCommand):
         now = redis_now()
         added = 0
         for duration, title, theme, symbols, minutes in DEMO_RACES:
-            upcoming = Race.objects.filter(duration=duration, starts_at__gt=now,
-                                           state__in=[Race.State.SCHEDULED, Race.State.OPEN])
-            if upcoming.exists():
+            # One demo race per title at a time: a restart does not pile up copies of races
+            # that are still open or running.
+            live = Race.objects.filter(title=title, state__in=[Race.State.SCHEDULED, Race.State.OPEN,
+                                                               Race.State.RUNNING])
+            if live.exists():
                 continue
             race_create(title=title, duration=duration, symbols=symbols, theme=theme,
                         starts_at=now + timedelta(minutes=minutes), betting_window=timedelta(minutes=minutes))
