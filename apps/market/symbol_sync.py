@@ -191,11 +191,13 @@ def _load_missing_history(provider: MarketDataProvider, report: SyncReport) -> N
     """A year of daily bars for active stocks with no daily candle yet (new listings, mostly)."""
     have = Candle.objects.filter(interval="1d").values("stock_id").distinct()
     end = time.time()
+    first_error = ""
     for stock in Stock.objects.filter(is_active=True).exclude(pk__in=have).order_by("symbol")[:HISTORY_SYMBOLS_PER_SYNC]:
         try:
             bars = provider.fetch_bars(stock.symbol, end - HISTORY_DAYS * 86400, end, "1d")
         except Exception as exc:  # one symbol's history must not stop the sync
-            log.warning("symbol sync: no daily history for %s: %s", stock.symbol, exc)
+            if not report.history_failed:
+                first_error = f"{stock.symbol}: {exc}"
             report.history_failed.append(stock.symbol)
             continue
         by_session = _daily_bars_by_session(stock.symbol, bars)
@@ -206,6 +208,9 @@ def _load_missing_history(provider: MarketDataProvider, report: SyncReport) -> N
             candles_upsert_bars(stock_id=stock.id, interval="1d", starts=starts, rows=[by_session[s] for s in starts])
             candles_rebuild_above(stock_id=stock.id, interval="1d", lo=starts[0], hi=starts[-1] + 1)
         report.history_loaded.append(stock.symbol)
+    if report.history_failed:
+        log.warning("symbol sync: the provider gave no daily history for %d stocks (first: %s)",
+                    len(report.history_failed), first_error)
 
 
 def _daily_bars_by_session(symbol: str, bars: list) -> dict[int, tuple]:
