@@ -15,6 +15,9 @@ import argparse
 import io
 import shutil
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +44,20 @@ def save_small(png: bytes, path: Path) -> None:
     image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
 
 
+def wait_ready(base_url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(f"{base_url}/healthz", timeout=5)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers, even if a worker is missing
+        except OSError:
+            if time.monotonic() > deadline:
+                sys.exit(f"nothing answers at {base_url}: start the stack first (make run)")
+            time.sleep(0.5)
+
+
 def pick_race(page, base_url: str) -> str | None:
     page.goto(f"{base_url}/")
     for selector in (".race-card.state-running a", ".race-card.state-open a", ".race-card a"):
@@ -54,6 +71,7 @@ def shoot(base_url: str, out: Path, username: str, password: str, symbol: str) -
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
+    wait_ready(base_url)
     written = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)

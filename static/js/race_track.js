@@ -12,7 +12,6 @@
   var conn = track.querySelector("[data-conn]");
   var positions = {};
   var lastSeq = -1;
-  var SPREAD = 42;  // % of the lane width between the 0% line and the widest move
 
   function setConn(text, live) { if (conn) { conn.textContent = text; conn.classList.toggle("live", !!live); } }
 
@@ -25,8 +24,9 @@
       var lane = lanes[s.symbol];
       if (!lane) return;
       var pct = s.change_pct == null ? 0 : Number(s.change_pct);
-      var x = 50 + Math.max(-1, Math.min(1, pct / scale)) * SPREAD;
-      lane.querySelector("[data-horse]").style.setProperty("--x", x.toFixed(2) + "%");
+      // --t: 0 at the far left, .5 on the 0% line, 1 at the finish (CSS keeps the horse inside the lane).
+      var t = 0.5 + Math.max(-1, Math.min(1, pct / scale)) * 0.5;
+      lane.querySelector("[data-horse]").style.setProperty("--t", t.toFixed(4));
       var label = lane.querySelector("[data-pct-label]");
       label.textContent = s.change_pct == null ? "–" : (pct > 0 ? "+" : "") + pct.toFixed(2) + "%";
       label.className = "lane-pct " + (pct > 0 ? "up" : pct < 0 ? "down" : "");
@@ -42,6 +42,14 @@
           setTimeout(function () { lane.classList.remove(cls); }, 1600);
         }
         positions[s.symbol] = s.position;
+      }
+      var row = track.parentNode.querySelector('[data-field-row="' + s.symbol + '"]');
+      if (row) {
+        if (s.price != null) row.querySelector("[data-field-price]").textContent =
+          Number(s.price).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+        var cell = row.querySelector("[data-field-pct]");
+        cell.textContent = label.textContent;
+        cell.className = "num " + (pct > 0 ? "up" : pct < 0 ? "down" : "");
       }
       lane.classList.toggle("is-stale", !!s.stale);
       lane.querySelector("[data-lane-stale]").hidden = !s.stale;

@@ -8,10 +8,13 @@
   var symbol = el.dataset.symbol;
   var statusEl = document.querySelector("[data-chart-status]");
   var rsiEl = document.getElementById("chart-rsi");
-  var state = { interval: "15m", type: "candles", indicators: { sma: true, ema: false, bbands: false, rsi: false } };
-  // How far back each timeframe looks (seconds): enough bars to read, few enough to load fast.
+  var state = { interval: el.dataset.interval || "15m", type: "candles", indicators: { sma: true, ema: false, bbands: false, rsi: false } };
+  // How far back each timeframe looks (seconds): intraday ones enough bars to read, the daily and
+  // longer ones the whole history (a few thousand bars at most; the API allows 20,000 buckets).
+  var YEARS_50 = 50 * 365 * 86400;
+  var BUCKET_SECONDS = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400, "1w": 7 * 86400, "1M": 31 * 86400 };
   var LOOKBACK = { "1m": 6 * 3600, "5m": 2 * 86400, "15m": 6 * 86400, "1h": 30 * 86400,
-                   "1d": 400 * 86400, "1w": 5 * 365 * 86400, "1M": 15 * 365 * 86400 };
+                   "1d": YEARS_50, "1w": YEARS_50, "1M": YEARS_50 };
   // Indicator requests, in the canonical form the API keys its values by.
   var KEYS = { sma: "sma:20", ema: "ema:50", bbands: "bbands:20:2", rsi: "rsi:14" };
   var COLORS = { up: "#34d399", down: "#fb7185", sma: "#fbbf24", ema: "#a78bfa", bb: "#38bdf8", rsi: "#f0abfc" };
@@ -172,8 +175,9 @@
       changeEl.className = "quote-change " + (pct > 0 ? "up" : pct < 0 ? "down" : "flat");
     }
     if (q.bid != null && q.ask != null && metaEl) metaEl.textContent = "bid " + fmt(q.bid) + " · ask " + fmt(q.ask);
-    // Keep the newest bar moving between candle reloads.
-    if (main && lastBar) {
+    // Keep the newest bar moving between candle reloads, when it is the bar of the current bucket
+    // (a history that ended long ago is left as it was).
+    if (main && lastBar && Date.now() / 1000 - lastBar.time < 2 * BUCKET_SECONDS[state.interval]) {
       lastBar.close = price; lastBar.high = Math.max(lastBar.high, price); lastBar.low = Math.min(lastBar.low, price);
       main.update(state.type === "candles" ? { time: lastBar.time, open: lastBar.open, high: lastBar.high, low: lastBar.low, close: price }
                                            : { time: lastBar.time, value: price });

@@ -79,9 +79,9 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
-# Each horse's place on its lane (the --x the track script sets from the frames).
+# Each horse's place on its lane (the --t the track script sets from the frames).
 HORSES = ("Object.fromEntries([...document.querySelectorAll('#track .lane')].map("
-          "lane => [lane.dataset.symbol, lane.querySelector('[data-horse]').style.getPropertyValue('--x')]))")
+          "lane => [lane.dataset.symbol, lane.querySelector('[data-horse]').style.getPropertyValue('--t')]))")
 HORSES_JS = f"() => {HORSES}"
 HORSES_MOVED_JS = f"(before) => {{ const now = {HORSES}; return Object.keys(now).some(s => now[s] !== before[s]); }}"
 

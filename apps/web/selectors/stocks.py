@@ -7,7 +7,7 @@ from django.http import Http404
 
 from apps.core.redis import get_redis
 from apps.market import selectors as market_selectors
-from apps.market.models import Stock
+from apps.market.models import Candle, Stock
 from apps.market.quotes import Quote, read_quotes
 from apps.races.models import Race
 from apps.web.models import Watchlist
@@ -75,6 +75,11 @@ def stock_get(*, symbol: str) -> Stock:
     if stock is None:
         raise Http404(f"No stock {symbol}.")
     return stock
+
+
+def stock_default_interval(*, stock: Stock) -> str:
+    """The chart opens on daily candles when the stock has a daily history, else on 15 minutes."""
+    return "1d" if Candle.objects.filter(stock=stock, interval="1d").exists() else "15m"
 
 
 def stock_upcoming_races(*, stock: Stock, limit: int = 6) -> list[Race]:

@@ -17,6 +17,7 @@ from apps.web.selectors.races import (race_finish_order, race_get, race_leaderbo
 # Refusals keep the 4xx a rule-breaking API call gets; htmx is configured to swap them in place.
 REFUSED_STATUS = 409
 INVALID_STATUS = 400
+ODDS_STATES = (Race.State.SCHEDULED, Race.State.OPEN, Race.State.RUNNING)
 
 
 def _symbols(race: Race) -> list[str]:
@@ -28,7 +29,8 @@ def _context(request, race: Race, **extra) -> dict:
     settled = race.state == Race.State.COMPLETED
     context = {
         "race": race, "entries": race.entries.all(), "my_bets": bets,
-        "odds": game.winner_odds(race=race) if race.state in (Race.State.SCHEDULED, Race.State.OPEN) else {},
+        # Published once, fixed for good: shown until the race is decided.
+        "odds": game.winner_odds(race=race) if race.state in ODDS_STATES else {},
         "betting_open": race.state == Race.State.OPEN,
         "finish": race_finish_order(race=race) if settled else [],
         "board": race_leaderboard(race=race) if settled else [],

@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.web.selectors.stocks import (ORDERINGS, PERFORMANCE, stock_get, stock_rows, stock_search,
+from apps.web.selectors.stocks import (ORDERINGS, PERFORMANCE, stock_get, stock_default_interval, stock_rows, stock_search,
                                        stock_sectors, stock_upcoming_races, watchlist_rows)
 from apps.web.services import watchlist_toggle
 
@@ -35,6 +35,7 @@ def stock_detail(request, symbol: str):
         return redirect("stock_detail", symbol=stock.symbol)  # lower case, or a ticker before a rename
     row = stock_rows([stock], user=request.user)[0]
     return render(request, "web/stock.html", {"stock": stock, "row": row, "timeframes": TIMEFRAMES,
+                                              "interval": stock_default_interval(stock=stock),
                                               "races": stock_upcoming_races(stock=stock)})
 
 
