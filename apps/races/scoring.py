@@ -1,7 +1,8 @@
 """The scoring algorithm (docs/SCORING.md): pure, deterministic functions of a bet and a race result.
 
-Settlement calls ``bet_score`` once per bet in memory and writes every result in one
-set-based statement; the property tests call the same function.
+This is the reference: the property tests call ``bet_score``. Settlement computes exactly the
+same thing set-based in SQL (apps.races.settlement.SCORE_SQL: the same float8 operations in the
+same order, the per-race factors computed here); a test checks the two agree bet for bet.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ TIMING_EARLY_BONUS = 0.05
 # Streak: +0.1 per earlier consecutive correct winner pick, up to +0.5.
 STREAK_STEP = 0.10
 STREAK_MAX_STEPS = 5
+FLOOR_EPSILON = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +115,9 @@ def bet_score(bet: BetInput, result: RaceResult) -> tuple[int, dict]:
     total = bet.stake * bet.odds
     for value in factors.values():
         total *= value
-    # Rounded to 6 places first so that float noise can never move the floor.
-    payout = int(math.floor(round(total, 6)))
+    # A hair added before the floor so that float noise (…99999) cannot take a point away;
+    # settlement's SQL (apps.races.settlement.SCORE_SQL) does the same float8 operations in the same order.
+    payout = int(math.floor(total + FLOOR_EPSILON))
     return payout, {"base": round(bet.stake * bet.odds, 4), **{k: round(v, 6) for k, v in factors.items()},
                     "total": round(total, 6)}
 

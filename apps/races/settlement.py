@@ -6,16 +6,15 @@ Order of work (and of locks):
    the race completed and returns. A killed worker's transaction rolls back whole, so a
    retry starts from a clean ``calculating``.
 2. lock the points accounts of every bettor, in user id order.
-3. score every open bet in memory with apps.races.scoring (no per-bet queries), COPY the
-   results into a temporary table, then set-based SQL: UPDATE bets FROM it, payouts as ledger
+3. one set-based statement scores every open bet (apps.races.scoring's algorithm in SQL) and
+   updates the bets, keeping (bet, player, payout) in a temporary table; then payouts as ledger
    entries ``payout:{bet_id}`` inserted with ON CONFLICT DO NOTHING and each balance credited by
    the sum of the entries actually inserted, streaks, the race standings and the leaderboard
-   periods — all in the same transaction.
+   periods — all in the same transaction, no Python loop over bets.
 4. after commit: the Redis leaderboards, the "settled" event and badge evaluation.
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,10 @@ log = logging.getLogger(__name__)
 
 def checkpoint(name: str) -> None:
     """A no-op marking a point inside the settlement transaction; crash tests replace it."""
+
+
+class SettlementError(RuntimeError):
+    """The race cannot be settled (its results were never locked); the transaction rolls back."""
 
 
 @dataclass(frozen=True)
@@ -53,25 +56,77 @@ SELECT s.symbol, e.lane, e.pct_change, e.final_position
 FROM races_raceentry e JOIN market_stock s ON s.id = e.stock_id
 WHERE e.race_id = %s
 """
-STREAKS_SQL = """
-SELECT user_id, current FROM leaderboards_playerstreak
-WHERE user_id IN (SELECT DISTINCT user_id FROM bets_bet WHERE race_id = %s AND kind = 'winner')
-"""
-BETS_SQL = """
-SELECT id, user_id, kind, stake, symbol, low_pct, high_pct, podium, odds, placed_at
-FROM bets_bet WHERE race_id = %s AND status = 'open'
-"""
 TEMP_SQL = """
 CREATE TEMPORARY TABLE settle_bet (
     bet_id bigint PRIMARY KEY, user_id bigint NOT NULL, kind text NOT NULL, stake bigint NOT NULL,
-    payout bigint NOT NULL, hit boolean NOT NULL, score jsonb NOT NULL
+    payout bigint NOT NULL, hit boolean NOT NULL
 ) ON COMMIT DROP
 """
-UPDATE_BETS_SQL = """
-UPDATE bets_bet b
-SET status = CASE WHEN t.payout > 0 THEN 'won' ELSE 'lost' END, payout = t.payout, score = t.score
-FROM settle_bet t
-WHERE b.id = t.bet_id AND b.status = 'open'
+# apps.races.scoring.bet_score, set-based: the same float8 operations in the same order (the
+# per-race participants factor comes in as a parameter, computed by scoring.participants_factor).
+SCORE_SQL = """
+WITH entry AS (
+    SELECT s.symbol, e.pct_change::float8 AS pct
+    FROM races_raceentry e JOIN market_stock s ON s.id = e.stock_id WHERE e.race_id = %(race)s
+),
+factors AS (
+    SELECT b.id, b.user_id, b.kind, b.stake, b.odds::float8 AS odds,
+        CASE b.kind
+            WHEN 'winner' THEN CASE WHEN b.symbol = %(t1)s THEN 1.0::float8 ELSE 0.0::float8 END
+            WHEN 'bracket' THEN CASE WHEN b.low_pct::float8 <= e.pct AND e.pct <= b.high_pct::float8
+                                     THEN 1.0::float8 ELSE 0.0::float8 END
+            ELSE CASE WHEN cardinality(b.podium) = 3 AND b.podium[1] = %(t1)s AND b.podium[2] = %(t2)s
+                           AND b.podium[3] = %(t3)s THEN 1.0::float8
+                 ELSE %(exact_w)s::float8 * (COALESCE(b.podium[1] = %(t1)s, false)::int
+                                             + COALESCE(b.podium[2] = %(t2)s, false)::int
+                                             + COALESCE(b.podium[3] = %(t3)s, false)::int)
+                      + %(top3_w)s::float8 * (COALESCE(b.podium[1] IN (%(t2)s, %(t3)s), false)::int
+                                              + COALESCE(b.podium[2] IN (%(t1)s, %(t3)s), false)::int
+                                              + COALESCE(b.podium[3] IN (%(t1)s, %(t2)s), false)::int) END
+        END AS acc,
+        CASE WHEN b.kind = 'bracket'
+             THEN 1.0::float8 + %(precision_w)s::float8
+                  / (1.0::float8 + GREATEST(0.0::float8, b.high_pct::float8 - b.low_pct::float8))
+             ELSE 1.0::float8 END AS prec,
+        CASE WHEN %(window)s::float8 > 0
+             THEN 1.0::float8 + %(timing_w)s::float8 * LEAST(1.0::float8, GREATEST(0.0::float8,
+                  EXTRACT(EPOCH FROM (%(starts)s::timestamptz - b.placed_at))::float8 / %(window)s::float8))
+             ELSE 1.0::float8 END AS timing,
+        COALESCE(st.current, 0) AS streak_before
+    FROM bets_bet b
+    LEFT JOIN entry e ON e.symbol = b.symbol AND b.kind = 'bracket'
+    LEFT JOIN leaderboards_playerstreak st ON st.user_id = b.user_id AND b.kind = 'winner'
+    WHERE b.race_id = %(race)s AND b.status = 'open'
+),
+multiplied AS (
+    SELECT f.*,
+        CASE WHEN f.kind = 'winner' AND f.acc >= 1.0
+             THEN 1.0::float8 + %(streak_w)s::float8 * LEAST(GREATEST(0, f.streak_before), %(streak_max)s)
+             ELSE 1.0::float8 END AS streak_f
+    FROM factors f
+),
+scored AS (
+    SELECT m.*,
+        CASE WHEN m.acc > 0
+             THEN (((((m.stake::float8 * m.odds) * m.acc) * m.prec) * %(part)s::float8) * m.timing) * m.streak_f
+             ELSE 0.0::float8 END AS total
+    FROM multiplied m
+),
+updated AS (
+    UPDATE bets_bet b SET
+        payout = floor(s.total + %(eps)s::float8)::bigint,
+        status = CASE WHEN floor(s.total + %(eps)s::float8) > 0 THEN 'won' ELSE 'lost' END,
+        score = CASE WHEN s.acc > 0 THEN jsonb_build_object(
+                    'base', round((s.stake::float8 * s.odds)::numeric, 4),
+                    'accuracy', round(s.acc::numeric, 6), 'precision', round(s.prec::numeric, 6),
+                    'participants', round(%(part)s::numeric, 6), 'timing', round(s.timing::numeric, 6),
+                    'streak', round(s.streak_f::numeric, 6), 'total', round(s.total::numeric, 6))
+                ELSE '{"accuracy": 0.0, "total": 0.0}'::jsonb END
+    FROM scored s
+    WHERE b.id = s.id
+    RETURNING b.id, b.user_id, b.kind, b.stake, b.payout, (s.kind = 'winner' AND s.acc >= 1.0)
+)
+INSERT INTO settle_bet (bet_id, user_id, kind, stake, payout, hit) SELECT * FROM updated
 """
 PAYOUT_SOURCE = "SELECT bet_id, user_id, payout AS amount FROM settle_bet"
 STREAK_SQL = """
@@ -106,22 +161,6 @@ ON CONFLICT (board, period, user_id) DO UPDATE SET
 """
 
 
-def _score_rows(bets: list[tuple], result: scoring.RaceResult, starts_at: datetime,
-                streaks: dict[int, int]) -> list[tuple]:
-    """One (bet_id, user_id, kind, stake, payout, hit, score json) per bet, in memory."""
-    rows = []
-    to_float = scoring.to_float
-    for bet_id, user_id, kind, stake, symbol, low, high, podium, odds, placed_at in bets:
-        bet = scoring.BetInput(kind=kind, stake=stake, odds=float(odds), symbol=symbol, low_pct=to_float(low),
-                               high_pct=to_float(high), podium=tuple(podium) if podium else None,
-                               seconds_before_start=(starts_at - placed_at).total_seconds(),
-                               streak=streaks.get(user_id, 0))
-        payout, breakdown = scoring.bet_score(bet, result)
-        hit = kind == "winner" and breakdown["accuracy"] >= 1.0
-        rows.append((bet_id, user_id, kind, stake, payout, hit, json.dumps(breakdown, separators=(",", ":"))))
-    return rows
-
-
 def race_settle(*, race_id: int, now: datetime | None = None) -> SettlementResult | None:
     """Settle a race in `calculating`. Returns None when there was nothing to do (already settled,
     being settled by someone else, or not finished)."""
@@ -135,25 +174,25 @@ def race_settle(*, race_id: int, now: datetime | None = None) -> SettlementResul
         checkpoint("claimed")
         cursor.execute(ENTRIES_SQL, [race_id])
         entries = cursor.fetchall()
-        pct = {symbol: float(change) for symbol, _, change, _ in entries}
-        order = tuple(symbol for symbol, *_ in sorted(entries, key=lambda e: (e[3], e[1])))
+        if len(entries) < 3 or any(pct is None or position is None for _, _, pct, position in entries):
+            raise SettlementError(f"race {race_id} has no locked results to settle")
+        order = [symbol for symbol, *_ in sorted(entries, key=lambda e: (e[3], e[1]))]
         credits.lock_race_accounts(cursor, race_id)
         cursor.execute("SELECT COUNT(DISTINCT user_id) FROM bets_bet WHERE race_id = %s", [race_id])
         participants = cursor.fetchone()[0]
-        cursor.execute(STREAKS_SQL, [race_id])
-        streaks = dict(cursor.fetchall())
-        cursor.execute(BETS_SQL, [race_id])
-        result = scoring.RaceResult(pct=pct, order=order, participants=participants,
-                                    window_seconds=(starts_at - betting_opens_at).total_seconds())
-        rows = _score_rows(cursor.fetchall(), result, starts_at, streaks)
-
         # Dropped at commit; dropped here too in case an enclosing transaction settled another race.
         cursor.execute("DROP TABLE IF EXISTS pg_temp.settle_bet")
         cursor.execute(TEMP_SQL)
-        with cursor.cursor.copy("COPY settle_bet (bet_id, user_id, kind, stake, payout, hit, score) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(UPDATE_BETS_SQL)
+        cursor.execute(SCORE_SQL, {
+            "race": race_id, "t1": order[0], "t2": order[1], "t3": order[2], "starts": starts_at,
+            "window": (starts_at - betting_opens_at).total_seconds(),
+            "part": scoring.participants_factor(participants), "exact_w": scoring.PODIUM_EXACT_POSITION,
+            "top3_w": scoring.PODIUM_IN_TOP3, "precision_w": scoring.BRACKET_PRECISION_BONUS,
+            "timing_w": scoring.TIMING_EARLY_BONUS, "streak_w": scoring.STREAK_STEP,
+            "streak_max": scoring.STREAK_MAX_STEPS, "eps": scoring.FLOOR_EPSILON,
+        })
+        cursor.execute("SELECT COUNT(*), COUNT(*) FILTER (WHERE payout > 0) FROM settle_bet")
+        bet_count, winners = cursor.fetchone()
         payouts, paid = credits.credit_bets(cursor, source_sql=PAYOUT_SOURCE, params={}, kind="payout",
                                             prefix="payout", race_id=race_id, memo=f"Payout: race {race_id}")
         checkpoint("paid")
@@ -165,13 +204,12 @@ def race_settle(*, race_id: int, now: datetime | None = None) -> SettlementResul
         cursor.execute(
             "INSERT INTO races_racetransition (race_id, from_state, to_state, at, cause) VALUES (%s, %s, %s, %s, %s)",
             [race_id, Race.State.CALCULATING, Race.State.COMPLETED, now,
-             f"settled: {len(rows)} bets, {payouts} payouts, {paid} points"],
+             f"settled: {bet_count} bets, {payouts} payouts, {paid} points"],
         )
-        winners = sum(1 for r in rows if r[4] > 0)
         checkpoint("before_commit")
-        _after_commit(race_id, len(rows), payouts, paid)
-    log.info("race %s settled: %s bets, %s payouts, %s points", race_id, len(rows), payouts, paid)
-    return SettlementResult(race_id=race_id, bets=len(rows), winners=winners, payouts=payouts, paid=paid)
+        _after_commit(race_id, bet_count, payouts, paid)
+    log.info("race %s settled: %s bets, %s payouts, %s points", race_id, bet_count, payouts, paid)
+    return SettlementResult(race_id=race_id, bets=bet_count, winners=winners, payouts=payouts, paid=paid)
 
 
 def _after_commit(race_id: int, bets: int, payouts: int, paid: int) -> None:

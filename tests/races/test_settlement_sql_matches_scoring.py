@@ -1,0 +1,71 @@
+"""Settlement scores in SQL; apps.races.scoring is the reference. They agree bet for bet."""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+
+from apps.bets.models import Bet
+from apps.leaderboards.models import PlayerStreak
+from apps.races import scoring, settlement
+from apps.races.models import Race
+from tests.races import factories as f
+
+pytestmark = pytest.mark.django_db
+SYMBOLS = ["AAA", "BBB", "CCC", "DDD", "EEE"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sql_settlement_equals_the_reference_scoring(seed):
+    rng = random.Random(seed)
+    race = f.race_in_state(Race.State.CALCULATING, symbols=SYMBOLS, window_s=rng.choice([60, 300, 3600]))
+    pct = {s: round(rng.uniform(-3, 3), 4) for s in SYMBOLS}
+    if seed == 3:
+        pct["BBB"] = pct["AAA"]  # a tie: the lower lane finishes first
+    f.lock_results(race, pct)
+    order = scoring.final_order(pct, {s: i for i, s in enumerate(SYMBOLS)})
+    from apps.races.models import RaceEntry
+
+    for symbol, position in RaceEntry.objects.filter(race=race).values_list("stock__symbol", "final_position"):
+        RaceEntry.objects.filter(race=race, stock__symbol=symbol).update(final_position=order.index(symbol) + 1)
+    users = [f.funded_user(100_000) for _ in range(12)]
+    streaks = {}
+    for user in users[:6]:
+        streaks[user.pk] = rng.randint(0, 8)
+        PlayerStreak.objects.create(user=user, current=streaks[user.pk], best=streaks[user.pk])
+    window = (race.starts_at - race.betting_opens_at).total_seconds()
+    bets = []
+    for i in range(150):
+        user = rng.choice(users)
+        kind = rng.choice(["winner", "bracket", "podium"])
+        placed = race.betting_opens_at + timedelta(microseconds=rng.randint(0, int(window * 1_000_000)))
+        odds = f"{rng.uniform(1.01, 60):.4f}"
+        stake = rng.randint(1, 5000)
+        if kind == "winner":
+            bets.append(f.bet(race, user, symbol=rng.choice(SYMBOLS), stake=stake, odds=odds, placed_at=placed))
+        elif kind == "bracket":
+            symbol = rng.choice(SYMBOLS)
+            low = round(pct[symbol] - rng.uniform(0, 2), 3) if rng.random() < 0.7 else round(rng.uniform(-3, 3), 3)
+            bets.append(f.bet(race, user, kind=kind, symbol=symbol, low=low, high=round(low + rng.uniform(0.05, 4), 3),
+                              stake=stake, odds=odds, placed_at=placed))
+        else:
+            pick = rng.sample(SYMBOLS, 3) if rng.random() < 0.8 else list(order[:3])
+            bets.append(f.bet(race, user, kind=kind, podium=pick, stake=stake, odds=odds, placed_at=placed))
+
+    settlement.race_settle(race_id=race.pk)
+
+    result = scoring.RaceResult(pct=pct, order=order, participants=len({b.user_id for b in bets}),
+                                window_seconds=window)
+    mismatches = []
+    for b in Bet.objects.filter(race=race):
+        expected, breakdown = scoring.bet_score(scoring.BetInput(
+            kind=b.kind, stake=b.stake, odds=float(b.odds), symbol=b.symbol, low_pct=scoring.to_float(b.low_pct),
+            high_pct=scoring.to_float(b.high_pct), podium=tuple(b.podium) if b.podium else None,
+            seconds_before_start=(race.starts_at - b.placed_at).total_seconds(),
+            streak=streaks.get(b.user_id, 0)), result)
+        if b.payout != expected or float(b.score["total"]) != pytest.approx(breakdown["total"], abs=1e-6):
+            mismatches.append((b.pk, b.kind, b.payout, expected, b.score, breakdown))
+    assert mismatches == []
+    assert any(b.payout > 0 for b in Bet.objects.filter(race=race, kind="bracket"))
+    assert any(0 < b.score["accuracy"] < 1 for b in Bet.objects.filter(race=race, kind="podium"))
