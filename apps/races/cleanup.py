@@ -1,7 +1,8 @@
 """The cleanup task: races stuck in an intermediate state after a crash or a stall.
 
-- running long past its end: finished with the prices there are now (flagged for review as
-  closed late), or cancelled with full refunds when a price is missing;
+- running long past its end: finished with the feed's price snapshots at the end instant when
+  it has them, else with the live quotes there are now (flagged for review either way), or
+  cancelled with full refunds when a price is missing;
 - calculating too long: settled again (settlement is idempotent), or cancelled with full
   refunds if settlement keeps failing;
 - open bets left in a cancelled race (placed while it was being cancelled) are refunded;
@@ -69,9 +70,10 @@ def _flag_data_gaps(now: datetime) -> int:
         return 0
     flagged = 0
     recent = Race.objects.filter(state__in=[S.COMPLETED, S.CALCULATING], needs_review=False,
-                                 ends_at__gte=now - timedelta(days=1))
+                                 ends_at__gte=now - timedelta(days=1)).prefetch_related("entries__stock")
     for race in recent:
-        gaps = list(gaps_overlapping(race.starts_at, race.ends_at))
+        symbols = [e.stock.symbol for e in race.entries.all()]
+        gaps = list(gaps_overlapping(race.starts_at, race.ends_at, symbols))
         if gaps and Race.objects.filter(pk=race.pk, needs_review=False).update(
                 needs_review=True, review_reason=f"market data gap during the race ({len(gaps)} recorded)"):
             flagged += 1

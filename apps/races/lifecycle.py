@@ -8,7 +8,7 @@ before the transaction (slow I/O stays outside the locks) and written in it.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -108,18 +108,26 @@ def race_finish(*, race_id: int, now: datetime | None = None, cause: str = "end 
     race = Race.objects.filter(pk=race_id, state=S.RUNNING, ends_at__lte=now).first()
     if race is None:
         return False
-    prices, missing, stale = _locked_prices(race_id, now)
+    entries = list(RaceEntry.objects.filter(race_id=race_id).select_related("stock"))
+    if any(e.open_price is None for e in entries):
+        race_cancel(race_id=race_id, cause="no opening prices were locked", now=now, from_states=(S.RUNNING,))
+        return False
+    late = (now - race.ends_at).total_seconds()
+    snapshot = _snapshot_prices([e.stock.symbol for e in entries], race.ends_at) \
+        if late > settings.RACE_LATE_TOLERANCE_SECONDS else None
+    if snapshot is not None:
+        prices, missing, stale = snapshot, [], []
+    else:
+        prices, missing, stale = _locked_prices(race_id, now)
     if missing:
         race_cancel(race_id=race_id, cause=f"no closing price for {', '.join(missing)}", now=now,
                     from_states=(S.RUNNING,))
         return False
-    entries = list(RaceEntry.objects.filter(race_id=race_id).select_related("stock"))
     pct = {}
     for entry in entries:
         close = prices[entry.stock.symbol]
         pct[entry.pk] = ((close - entry.open_price) / entry.open_price * 100).quantize(Decimal("0.0001"))
     order = sorted(entries, key=lambda e: (-pct[e.pk], e.lane))
-    late = (now - race.ends_at).total_seconds()
     with transaction.atomic():
         if Race.objects.filter(pk=race_id, state=S.RUNNING, ends_at__lte=now).update(state=S.CALCULATING) != 1:
             return False
@@ -128,7 +136,9 @@ def race_finish(*, race_id: int, now: datetime | None = None, cause: str = "end 
             RaceEntry.objects.filter(pk=entry.pk).update(close_price=prices[entry.stock.symbol], pct_change=pct[entry.pk],
                                                          final_position=position)
         reasons = []
-        if late > settings.RACE_LATE_TOLERANCE_SECONDS:
+        if snapshot is not None:
+            reasons.append(f"finished {late:.0f} s late; closing prices from the price snapshots at the end")
+        elif late > settings.RACE_LATE_TOLERANCE_SECONDS:
             reasons.append(f"closing prices taken {late:.0f} s after the end")
         if stale:
             reasons.append(f"closing prices were stale for {', '.join(stale)}")
@@ -146,13 +156,28 @@ def race_finish(*, race_id: int, now: datetime | None = None, cause: str = "end 
     return True
 
 
+def _snapshot_prices(symbols: list[str], at: datetime) -> dict[str, Decimal] | None:
+    """Prices at instant ``at`` from the feed's per-second snapshots, if every symbol has one
+    within the late tolerance before it; None otherwise."""
+    try:
+        from apps.feed.models import PriceSnapshot
+    except ImportError:
+        return None
+    since = at - timedelta(seconds=settings.RACE_LATE_TOLERANCE_SECONDS)
+    rows = (PriceSnapshot.objects.filter(symbol__in=symbols, ts__gte=since, ts__lte=at)
+            .order_by("symbol", "-ts").distinct("symbol").values_list("symbol", "price"))
+    prices = {symbol: price for symbol, price in rows if price and price > 0}
+    return prices if len(prices) == len(symbols) else None
+
+
 def _data_gap_reason(race: Race) -> str:
     """A reason when the feed recorded a gap during the race (needs the feed app's gap log)."""
     try:
         from apps.feed.selectors import gaps_overlapping
     except ImportError:
         return ""
-    gaps = list(gaps_overlapping(race.starts_at, race.ends_at))
+    symbols = list(RaceEntry.objects.filter(race=race).values_list("stock__symbol", flat=True))
+    gaps = list(gaps_overlapping(race.starts_at, race.ends_at, symbols))
     return f"market data gap during the race ({len(gaps)} recorded)" if gaps else ""
 
 

@@ -94,3 +94,32 @@ def test_bet_left_open_in_a_cancelled_race_is_refunded():
     assert cleanup.races_cleanup()["refunded_late_bets"] == 1
     assert f.balances()[player.pk] == 1000
     f.assert_ledger_balanced()
+
+
+def test_stuck_race_uses_the_price_snapshots_at_its_end_when_the_feed_has_them():
+    from apps.feed.models import PriceSnapshot
+
+    race, players, bets = _stuck_running_race()
+    race.refresh_from_db()
+    at_end = {"AAA": 99.0, "BBB": 100.5, "CCC": 104.0, "DDD": 98.0}  # CCC won at the end instant
+    PriceSnapshot.objects.bulk_create(PriceSnapshot(symbol=s, ts=race.ends_at - timedelta(seconds=1), price=p)
+                                      for s, p in at_end.items())
+    f.set_quotes({"AAA": 150.0, "BBB": 100.0, "CCC": 90.0, "DDD": 100.0})  # long after: AAA leads now
+    assert cleanup.races_cleanup()["finished"] == 1
+    race.refresh_from_db()
+    winner = race.entries.get(final_position=1)
+    assert winner.stock.symbol == "CCC" and float(winner.close_price) == 104.0
+    assert race.needs_review and "snapshots" in race.review_reason
+
+
+def test_race_overlapping_a_recorded_data_gap_is_flagged_for_review():
+    from apps.feed.models import DataGap
+
+    race = f.race_in_state(Race.State.RUNNING)
+    race.refresh_from_db()
+    DataGap.objects.create(start=race.starts_at + timedelta(seconds=5), end=race.starts_at + timedelta(seconds=20),
+                           symbols=["AAA"])
+    f.set_quotes({"AAA": 101.0, "BBB": 100.0, "CCC": 99.0, "DDD": 98.0})
+    lifecycle.race_finish(race_id=race.pk, now=race.ends_at)
+    race.refresh_from_db()
+    assert race.needs_review and "data gap" in race.review_reason

@@ -71,15 +71,6 @@ def test_settlement_run_twice_at_the_same_time_pays_once():
     _assert_paid_exactly_once(race, users)
 
 
-def test_settlement_in_two_processes_at_once_pays_once():
-    race, users = _settleable_race()
-    connection.close()
-    workers = [procs.start("settle", str(race.pk)) for _ in range(2)]
-    results = [procs.result(w) for w in workers]
-    assert sorted(r["settled"] for r in results) == [False, True]
-    _assert_paid_exactly_once(race, users)
-
-
 def test_settlement_killed_mid_way_then_retried_pays_once(tmp_path):
     race, users = _settleable_race()
     before = f.balances()
