@@ -59,7 +59,17 @@ def wait_ready(base_url: str, timeout: float = 60) -> None:
 
 
 def pick_race(page, base_url: str) -> str | None:
+    """A running race with a few minutes still to go (an open one if none runs)."""
     page.goto(f"{base_url}/")
+    href = page.evaluate("""() => {
+        for (const card of document.querySelectorAll('.race-card.state-running')) {
+            const clock = card.querySelector('[data-countdown]');
+            if (clock && Date.parse(clock.dataset.countdown) - Date.now() > 120000) return card.querySelector('a').getAttribute('href');
+        }
+        return null;
+    }""")
+    if href:
+        return href
     for selector in (".race-card.state-running a", ".race-card.state-open a", ".race-card a"):
         link = page.query_selector(selector)
         if link:
