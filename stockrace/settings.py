@@ -56,6 +56,15 @@ if TESTING:
 DATABASES = {"default": config.parse_database_url(DATABASE_URL, env.errors)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", 0, min=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Under ASGI every request runs in a thread of its own, so without a pool each request opens a
+# new PostgreSQL connection (a new server process, milliseconds of CPU). DB_POOL_MAX_SIZE > 0
+# keeps up to that many connections per process in psycopg's pool instead (Django's "pool"
+# option, which needs persistent connections off). Needs the psycopg-pool package.
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", 0, min=0)
+if DB_POOL_MAX_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX_SIZE,
+                                                              "timeout": 10}
 # Several suites may share one server (parallel checkouts): each may name its own test database.
 DATABASES["default"]["TEST"] = {"NAME": env.str("STOCKRACE_TEST_DB_NAME", "test_stockrace")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
