@@ -86,8 +86,21 @@ class FeedWorker:
             ingestor.last_ts = float(last_ts)
             ingestor.grid.start(float(last_ts))
 
+    def warm_up(self) -> None:
+        """Load what the first candle flush needs (the exchange calendar) before data flows,
+        so that the first flush does not hold the socket for seconds."""
+        if self.ingestor.candles is None:
+            return
+        try:
+            from apps.market.sessions import session_table
+
+            session_table()
+        except Exception as exc:
+            log.warning("could not load the exchange calendar ahead: %s", exc)
+
     # ------------------------------------------------------------------ loop
     def run(self) -> None:
+        self.warm_up()
         while not self.stopping.is_set():
             ws = None
             got_data = False
@@ -106,7 +119,21 @@ class FeedWorker:
             self.attempt += 1
             log.warning("reconnecting to %s in %.2f s (attempt %d, exponential backoff with jitter)",
                         self.provider.name, delay, self.attempt)
-            self.stopping.wait(delay)
+            self.wait_offline(delay)
+
+    def wait_offline(self, delay: float) -> None:
+        """Sleep through a backoff, still marking quotes stale and keeping the feed state fresh."""
+        deadline = time.monotonic() + delay
+        while not self.stopping.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self.stopping.wait(min(remaining, HOUSEKEEPING_SECONDS))
+            try:
+                self.ingestor.mark_stale(time.time() + self.ingestor.clock_offset, settings.MARKET_DATA_STALE_SECONDS)
+                self.ingestor.flush_redis(connected=False)
+            except Exception as exc:
+                log.warning("could not update Redis while offline: %s", exc)
 
     def connect(self) -> websocket.WebSocket:
         url = self.provider.ws_url()
@@ -147,7 +174,7 @@ class FeedWorker:
             try:
                 opcode, frame = ws.recv_data_frame(True)
             except websocket.WebSocketTimeoutException:
-                self.housekeeping(ws, idle=True)
+                self.housekeeping(ws, idle=True, drained=True)
                 continue
             now = time.monotonic()
             self._last_frame = now
@@ -191,7 +218,9 @@ class FeedWorker:
             log.warning("could not record the data gap: %s", exc)
 
     # ------------------------------------------------------------------ every second
-    def housekeeping(self, ws, *, idle: bool) -> None:
+    def housekeeping(self, ws, *, idle: bool, drained: bool = False) -> None:
+        """Every second. ``drained``: the socket had nothing for RECV_TIMEOUT_SECONDS, so a long
+        time since the last frame is the provider's silence, not our own pause (a slow flush)."""
         now = time.monotonic()
         self._last_housekeeping = now
         ingestor = self.ingestor
@@ -205,7 +234,7 @@ class FeedWorker:
             except Exception as exc:
                 log.warning("could not read the active races: %s", exc)
             self._last_active = now
-        if (self.gap_from is None and ingestor.last_ts is not None and now - self._last_data > stale_after):
+        if drained and self.gap_from is None and ingestor.last_ts is not None and now - self._last_data > stale_after:
             self.gap_from, self.gap_reason = ingestor.last_ts, DataGap.Reason.SILENCE
             log.warning("no data from %s for %.1f s: quotes are stale", self.provider.name, now - self._last_data)
         ingestor.mark_stale(time.time() + ingestor.clock_offset, stale_after)
@@ -215,6 +244,6 @@ class FeedWorker:
         if now - self._last_ping >= PING_SECONDS:
             ws.ping()
             self._last_ping = now
-        if now - self._last_frame > max(3 * stale_after, 3 * PING_SECONDS):
+        if drained and now - self._last_frame > max(3 * stale_after, 3 * PING_SECONDS):
             raise ConnectionDead(f"nothing received for {now - self._last_frame:.0f} s, not even a pong")
 

@@ -27,5 +27,19 @@ def demo_stocks(db):
 
 
 @pytest.fixture
+def sim_stocks(db):
+    """Stocks named like the simulator's synthetic listings (SIM001…). Redis pub/sub channels
+    are shared by every Redis database, so feed tests publish only on symbols no running demo
+    or other suite uses."""
+    from apps.feed.exchange_sim.universe import synthetic
+    from apps.market.models import Stock
+
+    listings = synthetic(8, seed=11)
+    Stock.objects.bulk_create([Stock(symbol=x.symbol, name=x.name, sector=x.sector, reference_price=x.price)
+                               for x in listings], ignore_conflicts=True)
+    return [x.symbol for x in listings]
+
+
+@pytest.fixture
 def port():
     return free_port()

@@ -44,14 +44,14 @@ def make_ingestor(redis_client, *, active=(), active_seconds=1.0, idle_seconds=1
 
 def test_latest_quote_and_feed_state_go_to_redis_and_every_change_is_published(redis_client):
     pubsub = redis_client.pubsub()
-    pubsub.subscribe("quotes:AAPL")
+    pubsub.subscribe("quotes:SIM001")
     pubsub.get_message(timeout=1)
     ingestor = make_ingestor(redis_client)
-    ingestor.on_frame(frame(trade("AAPL", 200.0, T0, 100), quote("AAPL", 199.9, 200.1, T0 + 0.1)))
-    ingestor.on_frame(frame(trade("AAPL", 200.5, T0 + 0.2, 50), trade("MSFT", 400.0, T0 + 0.3, 10)))
+    ingestor.on_frame(frame(trade("SIM001", 200.0, T0, 100), quote("SIM001", 199.9, 200.1, T0 + 0.1)))
+    ingestor.on_frame(frame(trade("SIM001", 200.5, T0 + 0.2, 50), trade("SIM002", 400.0, T0 + 0.3, 10)))
     ingestor.flush_redis()
-    quotes = read_quotes(redis_client, ["AAPL", "MSFT"])
-    aapl = quotes["AAPL"]
+    quotes = read_quotes(redis_client, ["SIM001", "SIM002"])
+    aapl = quotes["SIM001"]
     assert (aapl.price, aapl.bid, aapl.ask, aapl.volume, aapl.ts) == (200.5, 199.9, 200.1, 150, T0 + 0.2)
     assert aapl.recv > T0
     published = pubsub.get_message(timeout=1)

@@ -43,29 +43,29 @@ def run(scenario):
     async_to_sync(wrapper)()
 
 
-def test_subscribe_sends_the_snapshot_from_redis(demo_stocks):
-    publish("AAPL", 201.5, volume=1234)
+def test_subscribe_sends_the_snapshot_from_redis(sim_stocks):
+    publish("SIM001", 201.5, volume=1234)
 
     async def scenario(comm):
-        await comm.send_to(text_data='{"action": "subscribe", "symbols": ["aapl", "MSFT", "NOPE"]}')
+        await comm.send_to(text_data='{"action": "subscribe", "symbols": ["sim001", "SIM002", "NOPE"]}')
         ack = await receive(comm)
-        assert ack == {"type": "subscribed", "symbols": ["AAPL", "MSFT"], "unknown": ["NOPE"]}
+        assert ack == {"type": "subscribed", "symbols": ["SIM001", "SIM002"], "unknown": ["NOPE"]}
         snapshot = await receive(comm)
         assert snapshot["type"] == "snapshot"
-        assert [q["symbol"] for q in snapshot["data"]] == ["AAPL"]  # MSFT has no quote yet
+        assert [q["symbol"] for q in snapshot["data"]] == ["SIM001"]  # SIM002 has no quote yet
         assert snapshot["data"][0]["price"] == 201.5 and snapshot["data"][0]["volume"] == 1234
 
     run(scenario)
 
 
-def test_updates_are_conflated_to_ten_a_second_and_the_latest_price_wins(demo_stocks):
+def test_updates_are_conflated_to_ten_a_second_and_the_latest_price_wins(sim_stocks):
     async def scenario(comm):
-        await comm.send_to(text_data='{"action": "subscribe", "symbols": ["AAPL"]}')
+        await comm.send_to(text_data='{"action": "subscribe", "symbols": ["SIM001"]}')
         await receive(comm)
         await receive(comm)  # the (empty) snapshot
         started = time.monotonic()
         for i in range(60):
-            await asyncio.to_thread(publish, "AAPL", 100 + i)
+            await asyncio.to_thread(publish, "SIM001", 100 + i)
         published_for = time.monotonic() - started
         frames = []
         # receive_nothing peeks without cancelling the application (a receive timeout would).
@@ -82,17 +82,17 @@ def test_updates_are_conflated_to_ten_a_second_and_the_latest_price_wins(demo_st
     run(scenario)
 
 
-def test_unsubscribe_stops_updates(demo_stocks):
+def test_unsubscribe_stops_updates(sim_stocks):
     async def scenario(comm):
-        await comm.send_to(text_data='{"action": "subscribe", "symbols": ["MSFT", "AAPL"]}')
+        await comm.send_to(text_data='{"action": "subscribe", "symbols": ["SIM002", "SIM001"]}')
         await receive(comm)
         await receive(comm)
-        await comm.send_to(text_data='{"action": "unsubscribe", "symbols": ["MSFT"]}')
-        assert await receive(comm) == {"type": "unsubscribed", "symbols": ["AAPL"]}
-        await asyncio.to_thread(publish, "MSFT", 400)
-        await asyncio.to_thread(publish, "AAPL", 200)
+        await comm.send_to(text_data='{"action": "unsubscribe", "symbols": ["SIM002"]}')
+        assert await receive(comm) == {"type": "unsubscribed", "symbols": ["SIM001"]}
+        await asyncio.to_thread(publish, "SIM002", 400)
+        await asyncio.to_thread(publish, "SIM001", 200)
         frame = await receive(comm)
-        assert [q["symbol"] for q in frame["data"]] == ["AAPL"]
+        assert [q["symbol"] for q in frame["data"]] == ["SIM001"]
         assert await comm.receive_nothing(timeout=3 * FANOUT_SECONDS)
 
     run(scenario)
@@ -101,29 +101,29 @@ def test_unsubscribe_stops_updates(demo_stocks):
 @pytest.mark.parametrize("message, code", [
     ("not json", "bad_json"),
     ('["subscribe"]', "bad_action"),
-    ('{"action": "buy", "symbols": ["AAPL"]}', "bad_action"),
-    ('{"action": "subscribe", "symbols": "AAPL"}', "bad_symbols"),
+    ('{"action": "buy", "symbols": ["SIM001"]}', "bad_action"),
+    ('{"action": "subscribe", "symbols": "SIM001"}', "bad_symbols"),
     ('{"action": "subscribe", "symbols": []}', "bad_symbols"),
-    ('{"action": "subscribe", "symbols": ["AA PL"]}', "bad_symbols"),
+    ('{"action": "subscribe", "symbols": ["SIM 1"]}', "bad_symbols"),
     ('{"action": "subscribe", "symbols": [42]}', "bad_symbols"),
     ("x" * 5000, "bad_message"),
 ])
-def test_a_bad_message_gets_an_error_frame_and_the_socket_stays_open(demo_stocks, message, code):
+def test_a_bad_message_gets_an_error_frame_and_the_socket_stays_open(sim_stocks, message, code):
     async def scenario(comm):
         await comm.send_to(text_data=message)
         frame = await receive(comm)
         assert frame["type"] == "error" and frame["error"]["code"] == code
-        await comm.send_to(text_data='{"action": "subscribe", "symbols": ["KO"]}')
+        await comm.send_to(text_data='{"action": "subscribe", "symbols": ["SIM003"]}')
         assert (await receive(comm))["type"] == "subscribed"
 
     run(scenario)
 
 
-def test_too_many_symbols_is_refused(demo_stocks, monkeypatch):
+def test_too_many_symbols_is_refused(sim_stocks, monkeypatch):
     monkeypatch.setattr("apps.feed.consumers.MAX_SYMBOLS_PER_CLIENT", 2)
 
     async def scenario(comm):
-        await comm.send_to(text_data='{"action": "subscribe", "symbols": ["KO", "PEP", "WMT"]}')
+        await comm.send_to(text_data='{"action": "subscribe", "symbols": ["SIM003", "SIM004", "SIM005"]}')
         frame = await receive(comm)
         assert frame["error"]["code"] == "too_many_symbols"
 

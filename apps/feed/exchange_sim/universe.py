@@ -51,9 +51,12 @@ def synthetic(count: int, seed: int, start: int = 1) -> list[Listing]:
     return out
 
 
-def load_listings(count: int, seed: int, use_database: bool = True) -> list[Listing]:
+def load_listings(count: int, seed: int, use_database: bool = True, synthetic_only: bool = False) -> list[Listing]:
     """``count`` listings (0: every listed stock); the Stock table first, the demo universe
-    when the table is empty or unreachable, then synthetic ones up to ``count``."""
+    when the table is empty or unreachable, then synthetic ones up to ``count``.
+    ``synthetic_only``: SIM001… alone (tests, benchmarks: no real ticker's channel is touched)."""
+    if synthetic_only:
+        return synthetic(count or 6, seed)
     listings: list[Listing] = []
     if use_database:
         try:

@@ -42,12 +42,15 @@ class Command(WorkerCommand):
         parser.add_argument("--state-dir", default=str(Path(settings.BASE_DIR) / "var" / "exchange_sim"),
                             help="where checkpoints live ('' keeps nothing)")
         parser.add_argument("--no-database", action="store_true", help="use the demo universe, not the Stock table")
+        parser.add_argument("--synthetic", action="store_true",
+                            help="trade only synthetic symbols SIM001… (tests and benchmarks)")
 
     def run(self, **options):
         logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per REST call is noise
         state_dir = Path(options["state_dir"]) if options["state_dir"] else None
         now = time.time()
-        listings = load_listings(options["symbols"], options["seed"], use_database=not options["no_database"])
+        listings = load_listings(options["symbols"], options["seed"], use_database=not options["no_database"],
+                                 synthetic_only=options["synthetic"])
         if options["replay"]:
             names = {listing.symbol: listing for listing in listings}
             engine = ReplayEngine(Path(options["replay"]), seed=options["seed"], speed=options["speed"],
