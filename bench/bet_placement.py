@@ -267,7 +267,7 @@ def main() -> int:
     database_url, redis_url = bench_database_url(args.redis_db)
     print(f"database {BENCH_DB}, redis db {args.redis_db}: migrating...", flush=True)
     recreate_database(os.environ["DATABASE_URL"])
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DB_CONN_MAX_AGE": "600",
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DB_POOL_MAX_SIZE": "4",
            "LOG_LEVEL": "WARNING", "BET_RATE_LIMIT_IP": "10000000/min"}
     env.pop("STOCKRACE_TESTING", None)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True)

@@ -9,7 +9,7 @@ in this order (the same order as every other writer: race first, then the player
    chosen symbol; ``ON CONFLICT DO NOTHING`` on (user, Idempotency-Key) makes a repeat wait
    for the first attempt and then insert nothing;
 3. ``stake`` — the player's stake total on the race, a conditional upsert: the per-race cap;
-4. ``debit`` — the conditional debit of the points account: balance and cooldown;
+4. ``debit`` — the conditional debit of the points account: balance, cooldown, active player;
 5. ``entry`` — the stake's ledger entry, with the balance after it.
 
 The final row says how far it got; the caller commits only when every step wrote its row,
@@ -49,6 +49,8 @@ debit AS (
     WHERE user_id = %(user)s AND balance >= %(stake)s
       AND (%(cutoff)s::timestamptz IS NULL OR last_bet_at IS NULL OR last_bet_at <= %(cutoff)s::timestamptz)
       AND EXISTS (SELECT 1 FROM stake)
+      -- a deactivated player bets no more, even with a token issued before (the API reads no user row)
+      AND EXISTS (SELECT 1 FROM accounts_user u WHERE u.id = %(user)s AND u.is_active)
     RETURNING balance
 ),
 entry AS (
@@ -65,4 +67,7 @@ FROM (VALUES (1)) AS one LEFT JOIN race ON true
 """
 
 STAKE_TOTAL_SQL = "SELECT total FROM bets_racestake WHERE user_id = %s AND race_id = %s"
-ACCOUNT_SQL = "SELECT balance, last_bet_at FROM points_pointsaccount WHERE user_id = %s"
+ACCOUNT_SQL = """
+SELECT a.balance, a.last_bet_at, u.is_active
+FROM points_pointsaccount a JOIN accounts_user u ON u.id = a.user_id WHERE a.user_id = %s
+"""

@@ -129,7 +129,10 @@ def _refusal_after_debit(cursor, user_id: int, stake: int, now: datetime) -> err
     row = cursor.fetchone()
     if row is None:
         return errors.BetRefused("You have no points account yet.", code="no_account")
-    balance, last_bet_at = row
+    balance, last_bet_at, is_active = row
+    if not is_active:
+        return errors.BetRefused("Your account is disabled; it cannot bet.", code="account_disabled",
+                                 status_code=403)
     if balance < stake:
         return errors.BetRefused(f"Not enough points: you have {balance}, this bet needs {stake}.",
                                  code="insufficient_points")
@@ -161,13 +164,14 @@ def bet_place(*, user, race_id: int, kind: str, stake: int, symbol: str | None =
     instead of betting twice, even when the repeats arrive at the same moment.
     """
     spec = bet_spec(kind=kind, stake=stake, symbol=symbol, low_pct=low_pct, high_pct=high_pct, symbols=symbols)
+    user_id = int(user.pk)  # the API passes a token user (simplejwt's TokenUser) whose pk may be text
     if isinstance(race_id, bool) or not isinstance(race_id, int) or not 0 < race_id < 2**63:
         raise errors.race_not_found(race_id)
     if idempotency_key is not None:
         if not idempotency_key or len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
             raise errors.invalid(f"An Idempotency-Key has 1 to {IDEMPOTENCY_KEY_MAX} characters.",
                                  field="idempotency_key")
-        if (first := _replay(user.pk, idempotency_key, race_id, spec)) is not None:
+        if (first := _replay(user_id, idempotency_key, race_id, spec)) is not None:
             return first
 
     # The clock and what we know of the race (duration, symbols, published odds): one round trip.
@@ -183,7 +187,7 @@ def bet_place(*, user, race_id: int, kind: str, stake: int, symbol: str | None =
     cooldown = settings.BET_COOLDOWN_SECONDS
     ip = _client_ip(client_ip)
     params = {
-        "user": user.pk, "race": race_id, "kind": spec.kind, "stake": spec.stake, "symbol": spec.symbol,
+        "user": user_id, "race": race_id, "kind": spec.kind, "stake": spec.stake, "symbol": spec.symbol,
         "low": spec.low_pct, "high": spec.high_pct, "podium": list(spec.podium) if spec.podium else None,
         "chosen": spec.chosen, "odds": odds, "payout": payout, "now": now, "key": idempotency_key, "ip": ip,
         "cap": settings.BET_MAX_STAKE_PER_RACE, "cutoff": now - timedelta(seconds=cooldown) if cooldown > 0 else None,
@@ -200,13 +204,13 @@ def bet_place(*, user, race_id: int, kind: str, stake: int, symbol: str | None =
                 _check_symbols(spec, race_symbols)
                 raise _AlreadyPlaced  # the only other way the insert does nothing
             if total is None:
-                cursor.execute(STAKE_TOTAL_SQL, [user.pk, race_id])
+                cursor.execute(STAKE_TOTAL_SQL, [user_id, race_id])
                 raise errors.BetRefused(f"You can stake at most {settings.BET_MAX_STAKE_PER_RACE} points on one "
                                         f"race; you have {cursor.fetchone()[0]} on it already.", code="stake_cap")
             if balance is None:
-                raise _refusal_after_debit(cursor, user.pk, spec.stake, now)
+                raise _refusal_after_debit(cursor, user_id, spec.stake, now)
             assert entry == bet_id, "the stake's ledger entry was not written"
-            bet = Bet(pk=bet_id, user_id=user.pk, race_id=race_id, kind=spec.kind, stake=spec.stake,
+            bet = Bet(pk=bet_id, user_id=user_id, race_id=race_id, kind=spec.kind, stake=spec.stake,
                       symbol=spec.symbol, low_pct=spec.low_pct, high_pct=spec.high_pct, podium=params["podium"],
                       odds=odds, potential_payout=payout, placed_at=now, status=Bet.Status.OPEN, payout=0,
                       score={}, idempotency_key=idempotency_key, client_ip=ip)
@@ -216,7 +220,7 @@ def bet_place(*, user, race_id: int, kind: str, stake: int, symbol: str | None =
             _confirm_on_commit(bet, balance)
     except _AlreadyPlaced:
         # A concurrent request with the same key committed first: return its bet.
-        first = _replay(user.pk, idempotency_key, race_id, spec) if idempotency_key else None
+        first = _replay(user_id, idempotency_key, race_id, spec) if idempotency_key else None
         if first is None:
             raise errors.BetRefused("Your bet could not be placed right now; please try again.", code="conflict")
         return first

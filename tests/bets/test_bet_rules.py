@@ -233,3 +233,17 @@ def test_bets_are_never_changed_or_cancelled_through_the_api(bettor_client, race
         assert response.status_code == 405 and "error" in response.json()
         assert getattr(bettor_client, method)(f"{url(race.pk)}{bet['id']}/").status_code == 404
     assert Bet.objects.get(pk=bet["id"]).stake == 5
+
+
+@pytest.mark.django_db
+def test_a_deactivated_player_cannot_bet_with_a_token_issued_before(client, race):
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    player = make_player("banned")
+    token = AccessToken.for_user(player)
+    type(player).objects.filter(pk=player.pk).update(is_active=False)
+    before = snapshot(player.pk)
+    response = client.post(url(race.pk), {"kind": "winner", "stake": 5, "symbol": "AAPL"},
+                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert_refused(response, 403, "account_disabled")
+    assert snapshot(player.pk) == before
