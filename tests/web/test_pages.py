@@ -76,3 +76,13 @@ def test_own_profile_shows_balance_and_ledger_public_does_not(client, logged_in,
 def test_stock_page_by_lower_case_ticker_redirects(client, stocks):
     response = client.get("/stocks/brk.b/")
     assert response.status_code == 302 and response["Location"] == "/stocks/BRK.B/"
+
+
+def test_leaderboard_lists_players_with_streaks(client, settled_bet, player):
+    from apps.leaderboards.models import LeaderboardEntry, PlayerStreak
+    from apps.leaderboards.selectors import BOARDS  # noqa: F401 - the boards the page offers
+
+    LeaderboardEntry.objects.create(board="global", period="", user=player, points=104, staked=40, bets=1, wins=1)
+    PlayerStreak.objects.create(user=player, current=3, best=5)
+    html = client.get("/leaderboards/").content.decode()
+    assert "player1" in html and "104" in html and "3 in a row" in html
