@@ -9,6 +9,7 @@ reports on them for operators; the launcher behind ``make run`` stops them on Ct
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -77,10 +78,13 @@ def ensure_postgres() -> str:
         server = pgserver.get_server(pgdata, cleanup_mode=None)
         started_here.add("postgres")
         if first_init:
-            # Room for every process of the stack plus concurrency tests with many threads.
+            # Room for every process of the stack plus concurrency tests with many threads;
+            # max_connections needs a restart to apply.
             server.psql("ALTER SYSTEM SET max_connections = 300;")
             server.psql("ALTER SYSTEM SET shared_buffers = '256MB';")
-            _pg_ctl(pgdata, ["-w", "-m", "fast", "restart"])
+            stop_postgres()
+            pgserver.PostgresServer._instances.pop(server.pgdata, None)
+            pgserver.get_server(pgdata, cleanup_mode=None)
     deadline = time.monotonic() + 30
     while not _pg_status_ready(pgdata):
         if time.monotonic() > deadline:
@@ -89,29 +93,6 @@ def ensure_postgres() -> str:
     socket_dir = _pg_socket_dir(pgdata)
     _ensure_database(socket_dir)
     return f"postgresql://postgres@/{DATABASE_NAME}?host={socket_dir}"
-
-
-def _pg_bin(name: str) -> str:
-    import importlib.util
-
-    spec = importlib.util.find_spec("pgserver")
-    assert spec and spec.origin
-    return str(Path(spec.origin).parent / "pginstall" / "bin" / name)
-
-
-def _pg_ctl(pgdata: Path, args: list[str]) -> None:
-    """Run pg_ctl as the owner of the data directory (pgserver runs it as 'pgserver' under root)."""
-    cmd = [_pg_bin("pg_ctl"), "-D", str(pgdata), *args]
-    if os.geteuid() == 0:
-        cmd = ["su", "pgserver", "-s", "/bin/sh", "-c", " ".join(_quote(c) for c in cmd)]
-    # pg_ctl's postmaster must not hold our stdout open, or a pipe reader would wait forever.
-    subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _quote(arg: str) -> str:
-    import shlex
-
-    return shlex.quote(arg)
 
 
 def _ensure_database(socket_dir: Path | None) -> None:
@@ -127,11 +108,24 @@ def _ensure_database(socket_dir: Path | None) -> None:
                 pass  # another process created it between our check and our CREATE
 
 
-def stop_postgres() -> bool:
+def stop_postgres(timeout: float = 30) -> bool:
+    """Fast shutdown (SIGINT to the postmaster, as pg_ctl -m fast does), then wait for it.
+
+    A signal from root works whatever the permissions of the data directory's parents,
+    which pg_ctl run as the 'pgserver' user may not be allowed to traverse."""
     pgdata = _pgdata()
     if not _pg_running(pgdata):
         return False
-    _pg_ctl(pgdata, ["-w", "-m", "fast", "stop"])
+    pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+    os.kill(pid, signal.SIGINT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGQUIT)  # immediate shutdown: the WAL makes it safe to restart
     return True
 
 
