@@ -11,6 +11,8 @@
   var staleFlag = track.querySelector("[data-stale-flag]");
   var conn = track.querySelector("[data-conn]");
   var positions = {};
+  var leaderEl = track.querySelector("[data-leader]");
+  var leader = null;
   var lastSeq = -1;
 
   function setConn(text, live) { if (conn) { conn.textContent = text; conn.classList.toggle("live", !!live); } }
@@ -55,6 +57,12 @@
       lane.querySelector("[data-lane-stale]").hidden = !s.stale;
     });
     if (staleFlag) staleFlag.hidden = !anyStale;
+    // Screen readers hear each change of leader, not every frame.
+    var first = stocks.filter(function (s) { return s.position === 1; })[0];
+    if (first && first.symbol !== leader && leaderEl) {
+      leader = first.symbol;
+      leaderEl.textContent = "Leader: " + first.symbol + (first.change_pct != null ? " " + lanes[first.symbol].querySelector("[data-pct-label]").textContent : "");
+    }
   }
 
   function applyFrame(frame) {

@@ -86,3 +86,10 @@ def test_leaderboard_lists_players_with_streaks(client, settled_bet, player):
     PlayerStreak.objects.create(user=player, current=3, best=5)
     html = client.get("/leaderboards/").content.decode()
     assert "player1" in html and "104" in html and "3 in a row" in html
+
+
+def test_auth_forms_show_errors_in_place(client, player):
+    html = client.post("/signup/", {"username": "", "password": ""}).content.decode()
+    assert html.count('class="field-error"') >= 2 and "has-error" in html
+    html = client.post("/login/", {"username": "player1", "password": "wrong-password"}).content.decode()
+    assert 'class="form-error"' in html and "correct username and password" in html
