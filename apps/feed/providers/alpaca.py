@@ -44,27 +44,33 @@ def decode_frame(raw: str | bytes) -> Decoded:
     if not isinstance(messages, list):
         raise MalformedMessage("a frame is a JSON array of messages")
     out = Decoded()
-    ticks = out.ticks
+    append = out.ticks.append
+    # A trade and the quote that follows it usually share one timestamp string: parse it once.
+    last_stamp, last_ts = None, 0.0
     for msg in messages:
         try:
             kind = msg["T"]
-            if kind == "t":
-                symbol = msg["S"]
-                size = int(msg["s"])
-                if type(symbol) is not str or not symbol or size < 0:
-                    raise MalformedMessage("bad symbol or size")
-                ticks.append(Tick(symbol, valid_price(msg["p"]), parse_rfc3339(msg["t"]), size))
-            elif kind == "q":
+            if kind == "t" or kind == "q":
                 symbol = msg["S"]
                 if type(symbol) is not str or not symbol:
                     raise MalformedMessage("bad symbol")
-                bid, ask = msg["bp"], msg["ap"]
-                bid = valid_price(bid) if bid else None  # 0 means "no bid" on a one-sided book
-                ask = valid_price(ask) if ask else None
-                if bid is None and ask is None:
-                    raise MalformedMessage("a quote without bid and ask")
-                mid = (bid + ask) / 2 if bid is not None and ask is not None else (bid or ask)
-                ticks.append(Tick(symbol, mid, parse_rfc3339(msg["t"]), 0, bid, ask, "quote"))
+                stamp = msg["t"]
+                if stamp != last_stamp or type(stamp) is not str:
+                    last_ts, last_stamp = parse_rfc3339(stamp), stamp
+                if kind == "t":
+                    price = float(msg["p"])
+                    size = int(msg["s"])
+                    if not 0.0 < price < 1e12 or size < 0:  # also rejects NaN and infinities
+                        raise MalformedMessage("bad price or size")
+                    append(Tick(symbol, price, last_ts, size))
+                else:
+                    bid, ask = msg["bp"], msg["ap"]
+                    bid = valid_price(bid) if bid else None  # 0 means "no bid" on a one-sided book
+                    ask = valid_price(ask) if ask else None
+                    if bid is None and ask is None:
+                        raise MalformedMessage("a quote without bid and ask")
+                    mid = (bid + ask) / 2 if bid is not None and ask is not None else (bid or ask)
+                    append(Tick(symbol, mid, last_ts, 0, bid, ask, "quote"))
             elif kind == "error":
                 out.errors.append(f"{msg.get('code')}: {msg.get('msg')}")
             elif kind not in IGNORED_TYPES:
