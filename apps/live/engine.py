@@ -119,13 +119,13 @@ class RaceEngine:
         self.client.expire(keys.ENGINE_STATS, 60)
 
     # -- the loops
-    def run(self, stopping, *, poll_seconds: float = 0.2) -> None:
+    def run(self, stopping, *, poll_seconds: float = 0.2, before_cycle=None) -> None:
         """Standby until the lease is free, then active until it is lost; until ``stopping``."""
         while not stopping.is_set():
             try:
                 if self.lease.acquire():
                     log.info("race engine active (lease %s)", self.lease.token)
-                    self.run_active(stopping)
+                    self.run_active(stopping, before_cycle)
                     log.info("race engine standing by")
                 elif stopping.wait(poll_seconds):
                     break
@@ -137,13 +137,15 @@ class RaceEngine:
         except redis.RedisError:
             pass
 
-    def run_active(self, stopping) -> None:
+    def run_active(self, stopping, before_cycle=None) -> None:
         renew_every = self.lease.ttl_ms / 1000 / 4
         recent: list[float] = []
         tick = math.floor(self.redis_time())  # frame the current second at once after a takeover
         while not stopping.is_set():
             late_ms = max(0.0, (self.now() - tick) * 1000)
             try:
+                if before_cycle is not None:
+                    before_cycle()
                 result = self.cycle(tick)
             except Exception:  # noqa: BLE001 - a bad cycle (DB hiccup) must not kill the engine
                 log.exception("race engine: cycle %s failed", tick)

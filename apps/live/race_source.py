@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import close_old_connections
-
 from apps.live.frames import Lane
 from apps.races.models import Race, RaceEntry
 
@@ -26,7 +24,6 @@ class RunningRaces:
         self._lanes: dict[int, tuple[Lane, ...]] = {}
 
     def load(self) -> list[RunningRace]:
-        close_old_connections()  # a long-lived process: drop a connection the server closed
         running = dict(Race.objects.filter(state=Race.State.RUNNING).values_list("id", "ends_at"))
         self._lanes = {rid: lanes for rid, lanes in self._lanes.items() if rid in running}
         missing = [rid for rid in running if rid not in self._lanes]

@@ -20,10 +20,10 @@ def _next(pubsub):
     return json.loads(message["data"]) if message else None
 
 
-@pytest.mark.django_db(transaction=True)
-def test_race_event_is_published_after_commit_and_kept_for_snapshots(redis_client):
+def test_race_event_is_published_after_commit_and_kept_for_snapshots(redis_client, db,
+                                                                     django_capture_on_commit_callbacks):
     pubsub = _listen(redis_client, keys.race_channel(7))
-    with transaction.atomic():
+    with django_capture_on_commit_callbacks(execute=True):
         race_event_on_commit(7, "started", {"entries": [1, 2]})
         assert _next(pubsub) is None  # nothing before the commit
     event = _next(pubsub)
@@ -32,19 +32,19 @@ def test_race_event_is_published_after_commit_and_kept_for_snapshots(redis_clien
     assert json.loads(redis_client.hget(keys.RACE_EVENTS.format(7), "started")) == event
 
 
-@pytest.mark.django_db(transaction=True)
-def test_rolled_back_event_is_never_published(redis_client):
+def test_rolled_back_event_is_never_published(redis_client, db, django_capture_on_commit_callbacks):
     pubsub = _listen(redis_client, keys.user_channel(3))
-    with pytest.raises(RuntimeError), transaction.atomic():
-        user_event_on_commit(3, {"type": "payout", "amount": 10})
-        raise RuntimeError("rollback")
-    assert _next(pubsub) is None
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            user_event_on_commit(3, {"type": "payout", "amount": 10})
+            raise RuntimeError("rollback")
+    assert callbacks == [] and _next(pubsub) is None
 
 
-@pytest.mark.django_db(transaction=True)
-def test_user_event_carries_its_payload(redis_client):
+def test_user_event_carries_its_payload(redis_client, db, django_capture_on_commit_callbacks):
     pubsub = _listen(redis_client, keys.user_channel(3))
-    user_event_on_commit(3, {"type": "badge", "badge": "first-win"})
+    with django_capture_on_commit_callbacks(execute=True):
+        user_event_on_commit(3, {"type": "badge", "badge": "first-win"})
     event = _next(pubsub)
     assert event["type"] == "badge" and event["badge"] == "first-win" and event["user"] == 3
 

@@ -1,0 +1,237 @@
+"""The per-process fan-out hub: one Redis subscription per watched race (or user) per process.
+
+Why not the channel layer: with ``RedisPubSubChannelLayer`` every consumer gets its own
+channel, its own Redis SUBSCRIBE and an unbounded asyncio queue (channels_redis #276), and each
+message is decoded and dispatched once per viewer. Here each ASGI process holds ONE pub/sub
+connection; it subscribes to ``live:race:{id}`` when its first viewer of that race arrives and
+unsubscribes when the last one leaves, so a process receives one copy of each frame and only
+for races its viewers watch. The frame's text, serialised once by the engine, goes to every
+viewer as the same ``websocket.send`` message object; a viewer that cannot keep up holds only
+the latest frame (viewer.py). Room events published by apps.live.events travel on the same
+channel, so each viewer gets frames and events in publish order.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import weakref
+
+import redis.asyncio as aioredis
+from django.conf import settings
+
+from apps.live import keys
+from apps.live.viewer import EVENT, FRAME, PING, Outgoing, Viewer
+
+log = logging.getLogger(__name__)
+
+DRAIN_INTERVAL = 0.05  # how often backed-up viewers are retried
+HEALTH_INTERVAL = 5.0
+HEALTH_TTL = 15
+_FRAME_HEAD = b'{"type":"frame","race":'
+_SEQ = b'"seq":'
+
+
+def frame_seq(data: bytes) -> int | None:
+    """The sequence number of an engine frame, read without parsing the JSON (frames.py layout)."""
+    if not data.startswith(_FRAME_HEAD):
+        return None
+    start = data.index(_SEQ, len(_FRAME_HEAD)) + len(_SEQ)
+    return int(data[start:data.index(b",", start)])
+
+
+class Hub:
+    def __init__(self):
+        self.process_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.redis = aioredis.Redis.from_url(settings.REDIS_URL, health_check_interval=30)
+        self.pubsub = self.redis.pubsub()
+        self.rooms: dict[str, set[Viewer]] = {}
+        self.confirmed: dict[str, asyncio.Future] = {}
+        self.backlogged: set[Viewer] = set()
+        self.counts = {"race": 0, "me": 0}
+        self.conflated_gone = 0  # conflations of viewers that already left
+        self.state_cache: dict[int, tuple[float, dict]] = {}
+        self.limit = settings.LIVE_WS_MAX_BUFFER_BYTES
+        self._tasks: list[asyncio.Task] = []
+        self._closing = False
+        self._started: asyncio.Future | None = None
+        self._drain_wakeup = asyncio.Event()
+
+    # -- lifecycle
+    async def ensure_started(self) -> None:
+        if self._started is None:
+            self._started = asyncio.get_running_loop().create_future()
+            try:
+                # A private control channel keeps the pub/sub connection subscribed (and thus
+                # readable) even when no race is watched.
+                await self.pubsub.subscribe(f"live:hub:{self.process_id}")
+                self._tasks = [asyncio.create_task(coro) for coro in
+                               (self._read(), self._drain(), self._heartbeat(), self._report_health())]
+                self._started.set_result(True)
+            except BaseException as exc:
+                self._started.set_exception(exc)
+                self._started = None
+                raise
+        else:
+            await asyncio.shield(self._started)
+
+    async def aclose(self) -> None:
+        """Stop the hub's tasks and close its Redis connections (tests; a server just exits)."""
+        self._closing = True
+        for task in self._tasks:
+            task.cancel()
+        # redis-py may turn a cancellation inside a read into a connection error: do not wait forever.
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2)
+        _hubs.pop(asyncio.get_running_loop(), None)
+        for close in (self.pubsub.aclose, self.redis.aclose):
+            try:
+                await asyncio.wait_for(close(), timeout=2)
+            except (asyncio.TimeoutError, OSError):
+                log.warning("hub: closing a Redis connection timed out")
+
+    def new_viewer(self, send) -> Viewer:
+        return Viewer(send, limit=self.limit, on_backlog=self._on_backlog)
+
+    # -- membership
+    async def join(self, channel: str, viewer: Viewer, kind: str) -> None:
+        await self.ensure_started()
+        self.counts[kind] += 1
+        viewers = self.rooms.get(channel)
+        if viewers is None:
+            viewers = self.rooms[channel] = set()
+            self.confirmed[channel] = asyncio.get_running_loop().create_future()
+            viewers.add(viewer)
+            await self.pubsub.subscribe(channel)
+        else:
+            viewers.add(viewer)
+        confirmed = self.confirmed.get(channel)
+        if confirmed is not None and not confirmed.done():
+            # Frames published after the confirmation reach us: the snapshot read next has no gap.
+            await asyncio.wait_for(asyncio.shield(confirmed), timeout=5)
+
+    async def leave(self, channel: str, viewer: Viewer, kind: str) -> None:
+        viewer.closed = True
+        self.conflated_gone += viewer.conflated
+        self.backlogged.discard(viewer)
+        viewers = self.rooms.get(channel)
+        if viewers is None or viewer not in viewers:
+            return
+        self.counts[kind] -= 1
+        viewers.discard(viewer)
+        if not viewers:
+            del self.rooms[channel]
+            self.confirmed.pop(channel, None)
+            race_id = keys.race_id_of(channel)
+            if race_id is not None:
+                self.state_cache.pop(race_id, None)
+            try:
+                await self.pubsub.unsubscribe(channel)
+            except Exception:  # noqa: BLE001 - the reader reconnects and resubscribes what is left
+                log.warning("hub: unsubscribe %s failed", channel, exc_info=True)
+
+    # -- reading and fan-out
+    async def _read(self) -> None:
+        while not self._closing:
+            try:
+                message = await self.pubsub.get_message(timeout=None)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - Redis went away: redis-py reconnects and resubscribes
+                if self._closing:
+                    return
+                log.warning("hub: pub/sub read failed; retrying", exc_info=True)
+                await asyncio.sleep(0.5)
+                continue
+            if message is None:
+                continue
+            channel = message["channel"].decode()
+            if message["type"] == "message":
+                try:
+                    await self.fan_out(channel, message["data"])
+                except Exception:  # noqa: BLE001 - one bad message must not stop the room
+                    log.exception("hub: fan-out on %s failed", channel)
+            elif message["type"] == "subscribe":
+                confirmed = self.confirmed.get(channel)
+                if confirmed is not None and not confirmed.done():
+                    confirmed.set_result(True)
+
+    async def fan_out(self, channel: str, data: bytes) -> None:
+        viewers = self.rooms.get(channel)
+        if not viewers:
+            return
+        seq = frame_seq(data)
+        if seq is None and (race_id := keys.race_id_of(channel)) is not None:
+            # A room event (started, settled, ...): the cached race state is out of date.
+            self.state_cache.pop(race_id, None)
+        out = Outgoing.of(FRAME if seq is not None else EVENT, data.decode(), seq)
+        for viewer in tuple(viewers):
+            await viewer.offer(out)
+
+    def _on_backlog(self, viewer: Viewer) -> None:
+        self.backlogged.add(viewer)
+        self._drain_wakeup.set()
+
+    async def _drain(self) -> None:
+        while True:
+            if not self.backlogged:
+                self._drain_wakeup.clear()
+                await self._drain_wakeup.wait()
+            await asyncio.sleep(DRAIN_INTERVAL)
+            for viewer in tuple(self.backlogged):
+                if await viewer.flush():
+                    self.backlogged.discard(viewer)
+
+    async def _heartbeat(self) -> None:
+        interval = settings.LIVE_WS_HEARTBEAT_SECONDS
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                seconds, micros = await self.redis.time()
+                now = seconds + micros / 1e6
+            except Exception:  # noqa: BLE001 - the heartbeat still goes out, with our clock
+                now = time.time()
+            out = Outgoing.of(PING, '{"type":"ping","ts":%.3f}' % now)
+            for viewers in tuple(self.rooms.values()):
+                for viewer in tuple(viewers):
+                    await viewer.offer(out)
+
+    # -- health (docs/ARCHITECTURE-live.md, "Health")
+    def stats(self) -> dict:
+        conflated = self.conflated_gone + sum(v.conflated for vs in self.rooms.values() for v in vs)
+        return {"race_viewers": self.counts["race"], "me_sockets": self.counts["me"],
+                "total": self.counts["race"] + self.counts["me"],
+                "races": sum(1 for c in self.rooms if keys.race_id_of(c) is not None),
+                "backlogged": len(self.backlogged), "conflated": conflated, "pid": os.getpid()}
+
+    async def report_health(self) -> None:
+        key = keys.WS_PROCESS.format(self.process_id)
+        now = time.time()
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(key, mapping={**self.stats(), "updated": round(now, 3)})
+        pipe.expire(key, HEALTH_TTL)
+        pipe.zadd(keys.WS_PROCESSES, {self.process_id: now})
+        pipe.zremrangebyscore(keys.WS_PROCESSES, "-inf", now - 4 * HEALTH_TTL)
+        await pipe.execute()
+
+    async def _report_health(self) -> None:
+        while True:
+            try:
+                await self.report_health()
+            except Exception:  # noqa: BLE001 - health reporting never takes the rooms down
+                log.warning("hub: health report failed", exc_info=True)
+            await asyncio.sleep(HEALTH_INTERVAL)
+
+
+_hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> Hub:
+    """The hub of the running event loop (one per ASGI process; one per loop in tests)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub()
+    return hub
