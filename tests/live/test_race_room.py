@@ -122,3 +122,20 @@ def test_a_viewer_that_cannot_keep_up_holds_only_the_latest_frame(run_async, red
         await ws.disconnect()
 
     run_async(scenario)
+
+
+def test_health_counts_connections_per_process(run_async, redis_client):
+    from apps.live.selectors import ws_process_counts
+
+    race = running_race()
+
+    async def scenario():
+        ws = connect(f"/ws/races/{race.id}/")
+        assert (await ws.connect())[0]
+        await ws.receive_from(timeout=5)
+        await get_hub().report_health()
+        (process,) = ws_process_counts(redis_client)
+        assert process["race_viewers"] == 1 and process["total"] == 1 and process["races"] == 1
+        await ws.disconnect()
+
+    run_async(scenario)
