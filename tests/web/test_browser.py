@@ -136,6 +136,14 @@ def test_new_player_bets_watches_the_race_and_sees_the_result(server, browser, t
         page.wait_for_selector(".toast:has-text('Bet confirmed')")
         shot(page, "browser-1-bet-placed")
 
+        # A bet the rules refuse (over the per-race cap) shows the reason in place (a 4xx swapped by htmx).
+        page.click("label.tile:has(input[value=MSFT])")
+        page.fill("input[name=stake]", "10000")
+        page.click("#bet-panel button[type=submit]")
+        refusal = page.wait_for_selector("#bet-panel .form-error")
+        assert "Bet refused" in refusal.inner_text() and "at most" in refusal.inner_text()
+        assert Bet.objects.filter(user__username="rookie").count() == 1
+
         # The start: opening prices locked; the room tells the page, which swaps in the running state.
         assert lifecycle.race_start(race_id=race.pk, now=race.starts_at)
         page.wait_for_selector("#race-head[data-state=running]")
