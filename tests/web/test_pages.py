@@ -6,7 +6,7 @@ pytestmark = pytest.mark.django_db
 
 def page_urls(races, player):
     race_pages = [f"/races/{race.pk}/" for race in races.values()]
-    parts = [f"/races/{races['open'].pk}/part/{part}/" for part in ("head", "betting", "mybets", "results", "odds")]
+    parts = [f"/races/{races['open'].pk}/part/{part}/" for part in ("head", "betting", "mybets", "results")]
     return ["/", "/lobby/races/", "/lobby/races/?duration=5m&theme=tech", "/?duration=bogus&theme=x",
             *race_pages, *parts, "/leaderboards/", "/leaderboards/?board=weekly", "/leaderboards/?board=nope",
             f"/u/{player.username}/", "/stocks/", "/stocks/?q=apple&sector=Technology&performance=gainers&ordering=-change",
@@ -104,3 +104,9 @@ def test_lobby_poll_costs_the_same_queries_however_many_races(client, races, dja
         make_race(state="open", title=f"Extra {i}")
     with django_assert_max_num_queries(8):
         client.get("/lobby/races/")
+
+
+def test_toasts_script_only_for_players(client, logged_in, stocks):
+    assert b"js/toasts.js" in logged_in.get("/").content
+    logged_in.logout()
+    assert b"js/toasts.js" not in client.get("/").content

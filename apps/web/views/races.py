@@ -53,7 +53,6 @@ PARTS = {
     "betting": "web/partials/bet_panel.html",
     "mybets": "web/partials/my_bets.html",
     "results": "web/partials/race_results.html",
-    "odds": "web/partials/odds_table.html",
 }
 
 
