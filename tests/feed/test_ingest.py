@@ -204,3 +204,20 @@ def test_truncations_of_a_good_frame_are_counted_as_drops(redis_client):
     assert ingestor.dropped == len(GOOD_ALPACA) - 1 and ingestor.ticks == 0
     ingestor.on_frame(GOOD_ALPACA)
     assert ingestor.ticks == 2
+
+
+def test_a_restarted_worker_resumes_day_volume_and_backfills_its_own_downtime(redis_client):
+    import threading
+    import time
+
+    from apps.feed.worker import FeedWorker
+
+    last_tick = time.time() - 60  # the previous run stopped a minute ago
+    before = make_ingestor(redis_client)
+    before.on_frame(frame(trade("SIM001", 10.0, last_tick, 700)))
+    before.flush_redis()
+    worker = FeedWorker(provider=AlpacaProvider(), redis=redis_client, stopping=threading.Event())
+    worker.resume(["SIM001", "SIM002"])
+    assert worker.ingestor.book["SIM001"][:4] == [10.0, None, None, 700]
+    assert "SIM002" not in worker.ingestor.book
+    assert worker.gap_from == pytest.approx(last_tick, abs=1e-5)  # the first tick of this run will close (and backfill) the gap

@@ -73,6 +73,8 @@ class ExchangeServer:
         self.mode = mode
         self.clients: dict[ServerConnection, Client] = {}
         self.frames_sent = 0
+        # The last range regenerated: the pages of one backfill request reuse it.
+        self._history_cache: tuple[tuple, list] | None = None
 
     # ------------------------------------------------------------------ stream
     async def pump(self, stopped: asyncio.Event) -> None:
@@ -190,6 +192,14 @@ class ExchangeServer:
             return await self.history(segments[4], [segments[3]], query, single=True)
         raise RestError(404, "not found")
 
+    async def _events(self, indices: set[int], start: float, end: float) -> list:
+        key = (frozenset(indices), start, end)
+        if self._history_cache is not None and self._history_cache[0] == key:
+            return self._history_cache[1]
+        events = await asyncio.to_thread(self.engine.history, indices, start, end)
+        self._history_cache = (key, events)
+        return events
+
     async def history(self, kind: str, symbols: list[str], query: dict, *, single: bool):
         if not symbols:
             raise RestError(422, "symbols is required")
@@ -206,7 +216,7 @@ class ExchangeServer:
             offset = int(base64.urlsafe_b64decode(query["page_token"]).decode()) if query.get("page_token") else 0
         except (ValueError, UnicodeDecodeError):
             raise RestError(422, "invalid limit or page_token") from None
-        events = await asyncio.to_thread(self.engine.history, indices, start, end) if indices else []
+        events = await self._events(indices, start, end) if indices else []
         if kind == "trades":
             rows = sorted(((self.symbols[e[1]], e[0], rest_trade(e)) for e in events), key=lambda r: (r[0], r[1]))
             flat = [(symbol, row) for symbol, _ts, row in rows]
