@@ -220,6 +220,10 @@ def test_stock_page_draws_a_chart(server, browser, transactional_db):
             return n;
         }""")
         assert coloured > 500
+        # The live ticker follows /ws/quotes/: a new quote shows up without a reload.
+        page.wait_for_function("document.querySelector('[data-quote-meta]').innerText.includes('bid')")
+        write_quotes({"AAPL": 123.45})
+        page.wait_for_function("document.querySelector('[data-quote-price]').innerText === '123.45'")
         page.click("[data-interval='1d']")
         page.wait_for_function("document.querySelector('[data-chart-status]').innerText.includes('1d')")
         page.click("[data-interval='15m']")
