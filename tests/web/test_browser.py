@@ -121,6 +121,8 @@ def test_new_player_bets_watches_the_race_and_sees_the_result(server, browser, t
         balance = PointsAccount.objects.get(user__username="rookie").balance  # sign-up (and daily) bonus
         assert f"{balance:,}" in page.inner_text("#balance")
 
+        with page.expect_response(lambda r: "/lobby/races/" in r.url and r.status == 200, timeout=10_000):
+            pass  # the lobby refreshes itself by polling its races partial
         page.click(f".race-card a[href='/races/{race.pk}/']")
         page.wait_for_selector("#bet-panel form")
         page.click("label.tile:has(input[value=AAPL])")
