@@ -1,5 +1,14 @@
 /* Personal notifications over /ws/me/: bet confirmed, race started, race settled with the payout,
-   rank change, badge unlocked. Each shows a toast; balance-changing ones refresh the top-bar balance. */
+   rank change, badge unlocked. Each shows a toast; balance-changing ones refresh the top-bar balance.
+
+   Events understood (fields beyond "type" are optional; "data" may wrap them):
+     {"type": "bet_confirmed", "bet": {kind, symbol, symbols, low_pct, high_pct, stake, odds}, "balance": N}
+     {"type": "race_started", "race_id": N, "title": "..."}
+     {"type": "race_settled" | "payout", "race_id": N, "title": "...", "payout": N}
+     {"type": "rank_changed", "board": "weekly", "rank": N}
+     {"type": "badge_unlocked", "badge": {"name": "...", "rarity": "rare"}}
+     {"type": "alert", "title": "...", "message": "..."}
+   Unknown types are ignored. */
 (function () {
   "use strict";
   var box = document.getElementById("toasts");
