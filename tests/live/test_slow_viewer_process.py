@@ -1,0 +1,70 @@
+"""Acceptance: a viewer whose socket stops reading does not grow a real daphne process's memory.
+
+A raw client completes the WebSocket handshake and then never reads. 60 MB of frames are
+published to its race; the server keeps only the latest frame for it (the hub's health hash
+counts the conflated frames) and its resident memory stays far below what it was sent.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import time
+
+import psutil
+import pytest
+
+from apps.core.redis import get_redis
+from apps.live import keys
+from apps.live.selectors import ws_process_counts
+from tests.live.conftest import transactional
+from tests.live.factories import running_race
+from tests.live.servers import start_daphne, stop, wait_for_port
+
+pytestmark = [transactional, pytest.mark.slow]
+
+PORT = 8712
+FRAMES, FRAME_BYTES = 3000, 20_000
+
+
+def _handshake_and_stop_reading(port: int, race_id: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window fills quickly
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /ws/races/{race_id}/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                  f"Origin: http://127.0.0.1:{port}\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock  # from here on, nothing is read
+
+
+def test_non_reading_viewer_is_conflated_and_memory_stays_bounded(tmp_path):
+    race = running_race()
+    server = start_daphne(PORT, tmp_path / "server.log")
+    try:
+        wait_for_port(PORT, server)
+        sock = _handshake_and_stop_reading(PORT, race.id)
+        time.sleep(1.0)  # the snapshot is out; the viewer is live
+        rss_before = psutil.Process(server.pid).memory_info().rss
+        client = get_redis()
+        padding = "x" * FRAME_BYTES
+        channel = keys.race_channel(race.id)
+        for seq in range(1, FRAMES + 1):
+            client.publish(channel, '{"type":"frame","race":%d,"seq":%d,"pad":"%s"}' % (race.id, seq, padding))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the hub reports every 5 s
+            time.sleep(1)
+            (process,) = ws_process_counts(client)
+            if process["conflated"] > FRAMES * 0.9:
+                break
+        rss_growth = psutil.Process(server.pid).memory_info().rss - rss_before
+        sock.close()
+    finally:
+        stop(server)
+    sent = FRAMES * FRAME_BYTES
+    assert process["race_viewers"] == 1 and process["backlogged"] == 1
+    assert process["conflated"] > FRAMES * 0.9, process
+    assert rss_growth < sent / 4, f"server grew {rss_growth / 1e6:.1f} MB for {sent / 1e6:.0f} MB sent"
