@@ -22,6 +22,12 @@ def test_watchlist_shows_upcoming_races_of_watched_stocks(logged_in, open_race, 
     assert "Open Sprint" in logged_in.get("/watchlist/").content.decode()
 
 
+def test_lobby_marks_watched_stocks(logged_in, open_race):
+    logged_in.post("/stocks/NVDA/watch/")
+    html = logged_in.get("/lobby/races/").content.decode()
+    assert 'ticker-watched" title="On your watchlist">NVDA' in html
+
+
 def test_visitor_cannot_toggle(client, stocks):
     assert client.post("/stocks/AAPL/watch/")["Location"].startswith("/login/")
     assert not Watchlist.objects.exists()

@@ -88,6 +88,13 @@ def stock_upcoming_races(*, stock: Stock, limit: int = 6) -> list[Race]:
     return list(Race.objects.filter(entries__stock=stock, state__in=live).order_by("starts_at")[:limit])
 
 
+def watched_symbols(*, user) -> set[str]:
+    """The player's watched tickers (one query; empty for visitors), to mark them in race lists."""
+    if not user.is_authenticated:
+        return set()
+    return set(Watchlist.objects.filter(user=user).values_list("stock__symbol", flat=True))
+
+
 def watchlist_rows(*, user) -> list[tuple[StockRow, list[Race]]]:
     """The player's watched stocks with quotes, and the upcoming races each one runs in."""
     stocks = [w.stock for w in Watchlist.objects.filter(user=user).select_related("stock")]

@@ -4,6 +4,7 @@ from django.views.decorators.http import require_GET
 
 from apps.races.models import Race
 from apps.web.selectors.lobby import lobby_sections, lobby_themes
+from apps.web.selectors.stocks import watched_symbols
 
 
 def _filters(request) -> dict:
@@ -19,7 +20,7 @@ def lobby(request):
     filters = _filters(request)
     return render(request, "web/lobby.html", {
         "sections": lobby_sections(**filters), "filters": filters,
-        "durations": Race.Duration.choices, "themes": lobby_themes(),
+        "durations": Race.Duration.choices, "themes": lobby_themes(), "watched": watched_symbols(user=request.user),
     })
 
 
@@ -28,4 +29,5 @@ def lobby_races(request):
     """The race sections alone, for the lobby's polling and its filter form."""
     filters = _filters(request)
     return render(request, "web/partials/lobby_races.html", {"sections": lobby_sections(**filters),
-                                                             "filters": filters})
+                                                             "filters": filters,
+                                                             "watched": watched_symbols(user=request.user)})
