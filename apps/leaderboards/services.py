@@ -1,9 +1,13 @@
-"""Leaderboard writes to Redis. PostgreSQL (LeaderboardEntry, RaceStanding) is the truth;
-these copy it into sorted sets, idempotently (ZADD with the stored totals, never ZINCRBY)."""
+"""Leaderboard writes. PostgreSQL is the truth: RaceStanding rows (written in each settlement
+transaction) and LeaderboardEntry, the per-period totals summed from them; Redis sorted sets
+serve reads. Every write here is idempotent: totals are re-summed and set (ZADD, never ZINCRBY),
+so running a sync twice, or late, changes nothing."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Q
 
 from apps.core.redis import get_redis
@@ -13,6 +17,35 @@ from apps.races.models import Race, RaceStanding
 
 BATCH = 5000
 ELIGIBLE = Q(user__is_house=False, user__is_shadow_restricted=False)
+SYNCED_KEY = "lb:synced:{}"
+# Period syncs run one at a time, so each sums standings that include every committed race.
+SYNC_LOCK = 7_240_001
+# Totals per board and period (New York time: ISO weeks from Monday, months from the 1st) summed
+# from the race standings; {filter} narrows it to some players and periods.
+TOTALS_SQL = """
+INSERT INTO leaderboards_leaderboardentry AS l (board, period, user_id, points, staked, bets, wins, updated_at)
+SELECT p.board, p.period, s.user_id, SUM(s.points_won), SUM(s.staked), SUM(s.bets), SUM(s.wins), now()
+FROM races_racestanding s
+JOIN races_race r ON r.id = s.race_id
+CROSS JOIN LATERAL (VALUES ('global', ''),
+                           ('weekly', to_char(r.ends_at AT TIME ZONE %(tz)s, 'IYYY-"W"IW')),
+                           ('monthly', to_char(r.ends_at AT TIME ZONE %(tz)s, 'YYYY-MM'))) AS p(board, period)
+WHERE {filter}
+GROUP BY p.board, p.period, s.user_id
+ON CONFLICT (board, period, user_id) DO UPDATE SET
+    points = EXCLUDED.points, staked = EXCLUDED.staked, bets = EXCLUDED.bets, wins = EXCLUDED.wins,
+    updated_at = now()
+WHERE (l.points, l.staked, l.bets, l.wins) IS DISTINCT FROM (EXCLUDED.points, EXCLUDED.staked, EXCLUDED.bets,
+                                                             EXCLUDED.wins)
+"""
+RACE_FILTER = """s.user_id IN (SELECT user_id FROM races_racestanding WHERE race_id = %(race)s)
+  AND p.period IN ('', %(week)s, %(month)s)"""
+
+
+def _sum_totals(filter_sql: str, params: dict) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SYNC_LOCK])
+        cursor.execute(TOTALS_SQL.format(filter=filter_sql), {**params, "tz": settings.MARKET_TIME_ZONE})
 
 
 def _zadd_batches(client, key: str, rows: Iterable[tuple[int, int]], *, replace: bool) -> int:
@@ -42,21 +75,35 @@ def _zadd_batches(client, key: str, rows: Iterable[tuple[int, int]], *, replace:
 
 
 def leaderboard_sync_race(*, race_id: int) -> int:
-    """After a settlement: copy the race's standings and its players' period totals to Redis."""
+    """After a settlement: re-sum the race's players' global, weekly and monthly totals from the
+    standings, then copy them and the race's own board to Redis."""
     race = Race.objects.filter(pk=race_id).only("ends_at").first()
     if race is None:
         return 0
+    week, month = periods.week_key(race.ends_at), periods.month_key(race.ends_at)
+    _sum_totals(RACE_FILTER, {"race": race_id, "week": week, "month": month})
     client = get_redis()
     standings = list(RaceStanding.objects.filter(race_id=race_id).filter(ELIGIBLE)
                      .values_list("user_id", "points_won"))
     _zadd_batches(client, periods.race_redis_key(race_id), standings, replace=True)
     user_ids = [u for u, _ in standings]
-    boards = [("global", ""), ("weekly", periods.week_key(race.ends_at)), ("monthly", periods.month_key(race.ends_at))]
-    for board, period in boards:
+    for board, period in (("global", ""), ("weekly", week), ("monthly", month)):
         rows = (LeaderboardEntry.objects.filter(board=board, period=period, user_id__in=user_ids).filter(ELIGIBLE)
                 .values_list("user_id", "points"))
         _zadd_batches(client, periods.redis_key(board, period), rows.iterator(chunk_size=BATCH), replace=False)
+    client.set(SYNCED_KEY.format(race_id), "1", ex=7 * 24 * 3600)
     return len(user_ids)
+
+
+def leaderboard_sync_pending(*, race_ids: Iterable[int]) -> int:
+    """Sync the settled races whose after-commit sync never reported done (a lost task)."""
+    client = get_redis()
+    done = 0
+    for race_id in race_ids:
+        if not client.exists(SYNCED_KEY.format(race_id)):
+            leaderboard_sync_race(race_id=race_id)
+            done += 1
+    return done
 
 
 def leaderboard_remove_user(*, user_id: int) -> None:
@@ -68,8 +115,11 @@ def leaderboard_remove_user(*, user_id: int) -> None:
 
 
 def leaderboards_rebuild(*, progress: Callable[[str], None] | None = None) -> dict[str, int]:
-    """Rebuild every Redis board from PostgreSQL: each board-period and each settled race."""
+    """Rebuild every Redis board from PostgreSQL: re-sum every period total from the race
+    standings, then copy each board-period and each settled race's board into Redis."""
     say = progress or (lambda message: None)
+    _sum_totals("true", {})
+    say("period totals re-summed from the race standings")
     client = get_redis()
     counts: dict[str, int] = {}
     pairs = list(LeaderboardEntry.objects.values_list("board", "period").distinct().order_by("board", "period"))

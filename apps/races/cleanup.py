@@ -6,7 +6,8 @@
 - calculating too long: settled again (settlement is idempotent), or cancelled with full
   refunds if settlement keeps failing;
 - open bets left in a cancelled race (placed while it was being cancelled) are refunded;
-- finished races that overlapped a recorded market-data gap are flagged for review.
+- finished races that overlapped a recorded market-data gap are flagged for review;
+- settled races whose leaderboard sync never reported done are synced.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from django.db import transaction
 
 from apps.bets.models import Bet
 from apps.core.redis import redis_now
+from apps.leaderboards.services import leaderboard_sync_pending
 from apps.races import lifecycle, refunds, settlement
 from apps.races.models import Race, RaceTransition
 
@@ -60,6 +62,9 @@ def races_cleanup(*, now: datetime | None = None) -> dict[str, int]:
         done["refunded_late_bets"] += count
 
     done["flagged"] = _flag_data_gaps(now)
+    recent = Race.objects.filter(state=S.COMPLETED, settled_at__gte=now - timedelta(hours=1),
+                                 settled_at__lt=now - timedelta(seconds=settings.RACE_STUCK_AFTER_SECONDS))
+    done["leaderboards_synced"] = leaderboard_sync_pending(race_ids=recent.values_list("pk", flat=True))
     return done
 
 

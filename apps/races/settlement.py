@@ -9,9 +9,12 @@ Order of work (and of locks):
 3. one set-based statement scores every open bet (apps.races.scoring's algorithm in SQL) and
    updates the bets, keeping (bet, player, payout) in a temporary table; then payouts as ledger
    entries ``payout:{bet_id}`` inserted with ON CONFLICT DO NOTHING and each balance credited by
-   the sum of the entries actually inserted, streaks, the race standings and the leaderboard
-   periods — all in the same transaction, no Python loop over bets.
-4. after commit: the Redis leaderboards, the "settled" event and badge evaluation.
+   the sum of the entries actually inserted, streaks and the race standings (each player's
+   points won in the race: the truth every leaderboard is summed from) — all in the same
+   transaction, no Python loop over bets.
+4. after commit: the period totals (global, weekly, monthly) re-summed from the standings and
+   copied into Redis (idempotent; the cleanup task re-runs it if the task was lost), the
+   "settled" event and badge evaluation.
 """
 from __future__ import annotations
 
@@ -22,7 +25,6 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from apps.core.redis import redis_now
-from apps.leaderboards import periods
 from apps.races import credits, events, scoring
 from apps.races.models import Race
 
@@ -49,7 +51,7 @@ class SettlementResult:
 CLAIM_SQL = """
 UPDATE races_race SET state = 'completed', settled_at = %s
 WHERE id = %s AND state = 'calculating'
-RETURNING betting_opens_at, starts_at, ends_at
+RETURNING betting_opens_at, starts_at
 """
 ENTRIES_SQL = """
 SELECT s.symbol, e.lane, e.pct_change, e.final_position
@@ -57,8 +59,8 @@ FROM races_raceentry e JOIN market_stock s ON s.id = e.stock_id
 WHERE e.race_id = %s
 """
 TEMP_SQL = """
-CREATE TEMPORARY TABLE settle_bet (
-    bet_id bigint PRIMARY KEY, user_id bigint NOT NULL, kind text NOT NULL, stake bigint NOT NULL,
+CREATE TEMPORARY TABLE settle_bet (  -- only ever scanned whole: no index to maintain
+    bet_id bigint NOT NULL, user_id bigint NOT NULL, kind text NOT NULL, stake bigint NOT NULL,
     payout bigint NOT NULL, hit boolean NOT NULL
 ) ON COMMIT DROP
 """
@@ -138,7 +140,8 @@ ON CONFLICT (user_id) DO UPDATE SET
     best = GREATEST(s.best, CASE WHEN EXCLUDED.current = 1 THEN s.current + 1 ELSE 0 END),
     last_race_id = EXCLUDED.last_race_id, updated_at = now()
 """
-# The per-race leaderboard and the global/weekly/monthly periods count only real players.
+# The per-race leaderboard counts only real players. It is the truth the global, weekly and
+# monthly boards are summed from (apps.leaderboards.services.leaderboard_sync_race, after commit).
 STANDINGS_SQL = """
 INSERT INTO races_racestanding (race_id, user_id, points_won, staked, bets, wins, rank)
 SELECT %(race_id)s, a.user_id, a.points, a.staked, a.bets, a.wins,
@@ -148,16 +151,6 @@ FROM (SELECT user_id, SUM(payout) AS points, SUM(stake) AS staked, COUNT(*) AS b
       FROM settle_bet GROUP BY user_id) a
 JOIN accounts_user u ON u.id = a.user_id AND NOT u.is_house AND NOT u.is_shadow_restricted
 ON CONFLICT (race_id, user_id) DO NOTHING
-"""
-LEADERBOARD_SQL = """
-INSERT INTO leaderboards_leaderboardentry AS l (board, period, user_id, points, staked, bets, wins, updated_at)
-SELECT p.board, p.period, r.user_id, r.points_won, r.staked, r.bets, r.wins, now()
-FROM races_racestanding r
-CROSS JOIN (VALUES ('global', ''), ('weekly', %(week)s), ('monthly', %(month)s)) AS p(board, period)
-WHERE r.race_id = %(race_id)s
-ON CONFLICT (board, period, user_id) DO UPDATE SET
-    points = l.points + EXCLUDED.points, staked = l.staked + EXCLUDED.staked,
-    bets = l.bets + EXCLUDED.bets, wins = l.wins + EXCLUDED.wins, updated_at = now()
 """
 
 
@@ -170,7 +163,7 @@ def race_settle(*, race_id: int, now: datetime | None = None) -> SettlementResul
         claimed = cursor.fetchone()
         if claimed is None:
             return None
-        betting_opens_at, starts_at, ends_at = claimed
+        betting_opens_at, starts_at = claimed
         checkpoint("claimed")
         cursor.execute(ENTRIES_SQL, [race_id])
         entries = cursor.fetchall()
@@ -197,9 +190,7 @@ def race_settle(*, race_id: int, now: datetime | None = None) -> SettlementResul
                                             prefix="payout", race_id=race_id, memo=f"Payout: race {race_id}")
         checkpoint("paid")
         cursor.execute(STREAK_SQL, {"race_id": race_id})
-        week, month = periods.week_key(ends_at), periods.month_key(ends_at)
         cursor.execute(STANDINGS_SQL, {"race_id": race_id})
-        cursor.execute(LEADERBOARD_SQL, {"race_id": race_id, "week": week, "month": month})
         Race.objects.filter(pk=race_id).update(participants=participants)
         cursor.execute(
             "INSERT INTO races_racetransition (race_id, from_state, to_state, at, cause) VALUES (%s, %s, %s, %s, %s)",

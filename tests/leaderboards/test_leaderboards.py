@@ -99,3 +99,25 @@ def test_points_accumulate_over_races():
     won = sum(b.payout for r in (first, second) for b in r.bets.all())
     assert LeaderboardEntry.objects.get(board="global", user=alice).points == won
     assert int(get_redis().zscore("lb:global", str(alice.pk))) == won
+
+
+def test_a_lost_sync_is_redone_by_the_cleanup_and_syncing_twice_changes_nothing():
+    from datetime import timedelta
+
+    from apps.core.redis import redis_now
+    from apps.races.cleanup import races_cleanup
+
+    alice = f.funded_user(name="alice")
+    race = f.race_in_state(S.CALCULATING)
+    f.lock_results(race, {"AAA": 2.0, "BBB": 1.0, "CCC": 0.0, "DDD": -1.0})
+    f.bet(race, alice, symbol="AAA", stake=100, odds="2.0")
+    settlement.race_settle(race_id=race.pk)  # its after-commit sync never runs in this test
+    assert not LeaderboardEntry.objects.filter(user=alice).exists()
+    Race.objects.filter(pk=race.pk).update(settled_at=redis_now() - timedelta(minutes=5))
+    assert races_cleanup()["leaderboards_synced"] == 1
+    entry = LeaderboardEntry.objects.get(board="global", user=alice)
+    leaderboard_sync_race(race_id=race.pk)
+    entry_again = LeaderboardEntry.objects.get(board="global", user=alice)
+    assert entry_again.points == entry.points > 0
+    assert player_rank(alice.pk) == 1
+    assert races_cleanup()["leaderboards_synced"] == 0

@@ -10,6 +10,7 @@ import pytest
 
 from apps.bets.models import Bet
 from apps.leaderboards.selectors import board_page
+from apps.leaderboards.services import leaderboard_sync_race
 from apps.points.models import LedgerEntry
 from apps.races import house, lifecycle, settlement
 from apps.races.generation import lobby_fill
@@ -89,4 +90,5 @@ def test_house_bets_go_through_bet_place_and_stay_off_leaderboards(universe, set
     Race.objects.filter(pk=race.pk).update(ends_at=race.starts_at + timedelta(seconds=1))
     lifecycle.race_finish(race_id=race.pk, now=race.starts_at + timedelta(seconds=2))
     settlement.race_settle(race_id=race.pk)
+    leaderboard_sync_race(race_id=race.pk)  # the after-commit task
     assert [r["username"] for r in board_page(board="global", period="").rows] == ["real"]

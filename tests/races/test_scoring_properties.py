@@ -71,14 +71,14 @@ def test_exact_podium_beats_partial_beats_none(pct, stake, o, secs, n):
 @settings(max_examples=200)
 @given(pcts, st.sampled_from(SYMBOLS), stakes, odds, seconds,
        st.floats(min_value=0.01, max_value=10, allow_nan=False), st.floats(min_value=0.01, max_value=10, allow_nan=False),
-       st.floats(min_value=0, max_value=1))
+       st.floats(min_value=0.05, max_value=0.95))
 def test_a_narrower_correct_bracket_pays_more(pct, symbol, stake, o, secs, w1, w2, where):
     narrow, wide = min(w1, w2), max(w1, w2)
     if wide - narrow < 1e-6:
         return
     result = _result(pct)
     actual = result.pct[symbol]
-    low_n = actual - narrow * where  # the actual change lies inside both brackets
+    low_n = actual - narrow * where  # the actual change lies strictly inside both brackets
     low_w = actual - wide * where
     common = dict(kind="bracket", symbol=symbol, stake=stake, odds=o, seconds_before_start=secs)
     p_n, s_n = bet_score(BetInput(low_pct=low_n, high_pct=low_n + narrow, **common), result)

@@ -7,6 +7,7 @@ import pytest
 
 from apps.bets.models import Bet
 from apps.leaderboards.models import LeaderboardEntry, PlayerStreak
+from apps.leaderboards.services import leaderboard_sync_race
 from apps.points.models import LedgerEntry
 from apps.races import settlement
 from apps.races.models import Race, RaceStanding, RaceTransition
@@ -59,6 +60,7 @@ def test_settlement_scores_pays_and_records_results():
     standings = {s.user_id: s for s in RaceStanding.objects.filter(race=race)}
     assert set(standings) == {alice.pk, bob.pk}  # the house never appears on a leaderboard
     assert standings[alice.pk].rank == 1
+    leaderboard_sync_race(race_id=race.pk)  # the after-commit task (this test's transaction never commits)
     assert LeaderboardEntry.objects.filter(user=house).count() == 0
     assert LeaderboardEntry.objects.get(board="global", user=alice).points == standings[alice.pk].points_won
     assert LeaderboardEntry.objects.filter(user=alice).count() == 3  # global, this week, this month
