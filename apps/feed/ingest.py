@@ -25,7 +25,7 @@ from apps.market.quotes import FEED_KEY, QUOTE_KEY, Quote, write_quote
 
 log = logging.getLogger("stockrace.market-data")
 NEW_YORK = ZoneInfo("America/New_York")
-REDIS_FLUSH_SECONDS = 0.02
+REDIS_FLUSH_SECONDS = 0.05  # under load; the browsers' fan-out conflates at 100 ms anyway
 DB_FLUSH_SECONDS = 1.0
 DROP_LOG_EVERY_SECONDS = 10.0
 SNAPSHOT_BACKLOG_LIMIT = 500_000  # rows kept while PostgreSQL is unreachable

@@ -71,6 +71,7 @@ def test_rest_paginates_and_refuses_bad_requests(simulator):
         with pytest.raises(urllib.error.HTTPError) as err:
             get(path)
         assert err.value.code == status
+        err.value.close()
 
 
 def test_stream_handshake_auth_and_subscription(simulator):

@@ -244,7 +244,7 @@ async def run_server(engine, listings: list[Listing], *, host: str, port: int, m
     server = ExchangeServer(engine, listings, mode=mode)
     stopped = asyncio.Event()
     async with serve(server.handle, host, port, process_request=server.process_request,
-                     ping_interval=20, ping_timeout=20, max_queue=64):
+                     ping_interval=20, ping_timeout=20, max_queue=64, close_timeout=2):
         log.info("exchange simulator (%s, Alpaca v2 format) on ws://%s:%d/v2/sim and http://%s:%d/v2/...",
                  mode, host, port, host, port)
         if ready is not None:
