@@ -22,7 +22,7 @@ from apps.core.redis import redis_now_ts
 from apps.feed.backfill import backfill_gap
 from apps.feed.ingest import DB_FLUSH_SECONDS, Ingestor, new_york_day
 from apps.feed.models import DataGap
-from apps.feed.providers.base import MarketDataProvider
+from apps.feed.providers.base import MarketDataProvider, ProviderError
 from apps.feed.selectors import active_race_symbols
 from apps.feed.services import datagap_record
 from apps.market.quotes import FEED_KEY, read_quotes
@@ -107,7 +107,7 @@ class FeedWorker:
             try:
                 ws = self.connect()
                 got_data = self.read_loop(ws)
-            except (websocket.WebSocketException, OSError, ConnectionDead) as exc:
+            except (websocket.WebSocketException, OSError, ConnectionDead, ProviderError) as exc:
                 log.warning("feed connection to %s lost: %s", self.provider.name, exc or type(exc).__name__)
             finally:
                 self.on_disconnect(ws)
@@ -140,8 +140,11 @@ class FeedWorker:
         ws = websocket.create_connection(url, timeout=10, header=self.provider.ws_headers(),
                                          enable_multithread=False, skip_utf8_validation=True)
         symbols = self.symbols or ["*"]
-        for message in self.provider.on_open_messages(symbols):
-            ws.send(message)
+        try:
+            self.provider.handshake(ws, symbols)
+        except Exception:
+            ws.close()
+            raise
         ws.settimeout(RECV_TIMEOUT_SECONDS)
         self.connected = True
         self.connections += 1

@@ -206,3 +206,32 @@ def test_simulator_provider_points_at_the_local_simulator(settings):
     provider = get_provider("simulator")
     assert provider.ws_url() == "ws://127.0.0.1:8499/v2/sim"
     assert provider.data_url == provider.trading_url == "http://127.0.0.1:8499"
+
+
+class ScriptedSocket:
+    """A websocket-client stand-in that replays server frames and records what was sent."""
+
+    def __init__(self, replies):
+        self.replies = list(replies)
+        self.sent = []
+
+    def send(self, message):
+        self.sent.append(message)
+
+    def recv(self):
+        return self.replies.pop(0)
+
+
+def test_alpaca_handshake_subscribes_only_after_authentication():
+    ws = ScriptedSocket([payload("alpaca/stream_welcome.json"), payload("alpaca/stream_authenticated.json")])
+    AlpacaProvider(key="k", secret="s").handshake(ws, ["AAPL"])
+    assert [m.split(",")[0] for m in ws.sent] == ['{"action":"auth"', '{"action":"subscribe"']
+
+
+def test_alpaca_refused_authentication_is_a_provider_error():
+    from apps.feed.providers.base import ProviderError
+
+    ws = ScriptedSocket([payload("alpaca/stream_welcome.json"), payload("alpaca/stream_auth_failed.json")])
+    with pytest.raises(ProviderError, match="402 auth failed"):
+        AlpacaProvider(key="k", secret="bad").handshake(ws, ["AAPL"])
+    assert len(ws.sent) == 1  # never subscribed

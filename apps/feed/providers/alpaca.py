@@ -7,6 +7,8 @@ up to nanoseconds. Docs: https://docs.alpaca.markets/docs/real-time-stock-pricin
 """
 from __future__ import annotations
 
+import time
+
 import orjson
 
 from apps.feed.providers.base import (
@@ -30,6 +32,7 @@ TIMEFRAMES = {"1m": "1Min", "5m": "5Min", "15m": "15Min", "1h": "1Hour", "1d": "
 # trading status, LULD bands, corrections, cancellations, and the control replies.
 IGNORED_TYPES = frozenset({"b", "d", "u", "s", "l", "c", "x", "success", "subscription"})
 PAGE_LIMIT = 10_000
+AUTH_TIMEOUT_SECONDS = 10.0
 MAX_PAGES = 50
 
 
@@ -133,6 +136,26 @@ class AlpacaProvider(MarketDataProvider):
         auth = {"action": "auth", "key": self.key, "secret": self.secret}
         subscribe = {"action": "subscribe", "trades": symbols, "quotes": symbols}
         return [orjson.dumps(auth).decode(), orjson.dumps(subscribe).decode()]
+
+    def handshake(self, ws, symbols: list[str]) -> None:
+        """Authenticate, wait for Alpaca's answer, then subscribe (its documented order)."""
+        auth, subscribe = self.on_open_messages(symbols)
+        ws.send(auth)
+        deadline = time.monotonic() + AUTH_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                replies = orjson.loads(ws.recv())
+            except orjson.JSONDecodeError:
+                continue
+            for reply in replies if isinstance(replies, list) else [replies]:
+                if not isinstance(reply, dict):
+                    continue
+                if reply.get("T") == "error":
+                    raise ProviderError(f"{self.name} refused the connection: {reply.get('code')} {reply.get('msg')}")
+                if reply.get("T") == "success" and reply.get("msg") == "authenticated":
+                    ws.send(subscribe)
+                    return
+        raise ProviderError(f"{self.name} did not confirm authentication within {AUTH_TIMEOUT_SECONDS} s")
 
     def decode(self, raw: str | bytes) -> Decoded:
         return decode_frame(raw)

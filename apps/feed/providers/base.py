@@ -92,6 +92,12 @@ class MarketDataProvider(ABC):
     def on_open_messages(self, symbols: list[str]) -> list[str]:
         """Authentication and subscription frames to send once the socket is open."""
 
+    def handshake(self, ws, symbols: list[str]) -> None:
+        """Open the stream on a connected websocket-client socket: by default, send the
+        opening frames. Providers that must hear back between frames override it."""
+        for message in self.on_open_messages(symbols):
+            ws.send(message)
+
     @abstractmethod
     def decode(self, raw: str | bytes) -> Decoded:
         """Every tick in one wire frame; bad entries are counted in ``dropped`` while the
