@@ -15,10 +15,14 @@ What it does:
    bracket or podium bet of 1 point). Players are spread over connections and cycled, so
    no player bets more often than every few seconds: the bet cooldown (2 s) and the per-player
    rate limit stay at their defaults and refuse nothing. All clients share one address, so the
-   per-IP limit is raised for the run;
+   per-IP limit is raised for the run. The servers run with DB_POOL_MAX_SIZE=4 (pooled
+   connections), LOG_LEVEL=ERROR and daphne's access log off (-v 0);
 5. reports accepted bets per second over the measured window (after a warm-up), latency
    percentiles, refusals by reason, CPU used by servers and clients, and checks afterwards
-   that every balance equals the sum of its ledger.
+   that every balance equals the sum of its ledger;
+6. with ``--baseline``, measures the same servers' floor the same way: an anonymous
+   GET /api/v1/me/ that DRF answers 401 before any database or Redis call. The bet path
+   cannot be faster than that.
 
 The load generator is a few lines of asyncio writing prebuilt requests: it costs far less
 CPU per request than the server, and its CPU time is reported so the split is visible.
@@ -138,7 +142,7 @@ def free_ports(count: int, start: int = 8500, end: int = 8600) -> list[int]:
 
 def start_servers(count: int, env: dict) -> tuple[list[int], list[subprocess.Popen]]:
     ports = free_ports(count)
-    procs = [subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(p),
+    procs = [subprocess.Popen([sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(p),
                                "stockrace.asgi:application"], cwd=BASE_DIR, env=env,
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for p in ports]
@@ -194,26 +198,33 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
         body += chunk[:-2]
 
 
+BASELINE_REQUEST = b"GET /api/v1/me/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
 async def connection_loop(port: int, tokens: list[str], races: list, stop_at: float, measure_from: float,
-                          rng: random.Random, stats: dict) -> None:
+                          rng: random.Random, stats: dict, baseline: bool) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     i = 0
     try:
         while time.monotonic() < stop_at:
-            token = tokens[i % len(tokens)]
-            i += 1
-            race_id, symbols = rng.choice(races)
-            body = bet_body(rng, symbols)
-            request = (f"POST /api/v1/races/{race_id}/bets/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                       f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-                       f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+            if baseline:  # the same stack's floor: an anonymous request DRF refuses before any I/O
+                request, expected = BASELINE_REQUEST, 401
+            else:
+                token = tokens[i % len(tokens)]
+                i += 1
+                race_id, symbols = rng.choice(races)
+                body = bet_body(rng, symbols)
+                request = (f"POST /api/v1/races/{race_id}/bets/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+                           f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+                expected = 201
             started = time.monotonic()
             writer.write(request)
             status, payload = await read_response(reader)
             done = time.monotonic()
             if started < measure_from:
                 continue
-            if status == 201:
+            if status == expected:
                 stats["accepted"] += 1
                 stats["latencies"].append(done - started)
             else:
@@ -228,7 +239,7 @@ async def connection_loop(port: int, tokens: list[str], races: list, stop_at: fl
 
 
 def client_process(index: int, ports: list[int], tokens: list[str], races: list, connections: int,
-                   start_at: float, warmup: float, seconds: float, queue: mp.Queue) -> None:
+                   start_at: float, warmup: float, seconds: float, baseline: bool, queue: mp.Queue) -> None:
     stats = {"accepted": 0, "latencies": [], "refused": {}}
 
     async def main():
@@ -240,7 +251,7 @@ def client_process(index: int, ports: list[int], tokens: list[str], races: list,
         rng = random.Random(index)
         # Each connection owns a disjoint slice of the players and cycles through it.
         tasks = [connection_loop(ports[(index * connections + c) % len(ports)], tokens[c::connections], races,
-                                 stop_at, measure_from, random.Random(rng.random()), stats)
+                                 stop_at, measure_from, random.Random(rng.random()), stats, baseline)
                  for c in range(connections)]
         await asyncio.gather(*tasks)
 
@@ -250,6 +261,45 @@ def client_process(index: int, ports: list[int], tokens: list[str], races: list,
 
 
 # --------------------------------------------------------------------------- main
+
+
+def run_phase(args, ports: list[int], servers: list[subprocess.Popen], tokens: list[str], races: list,
+              baseline: bool) -> dict:
+    """One measured load phase against the running servers; returns the merged client stats."""
+    queue: mp.Queue = mp.Queue()
+    per_client = [tokens[i::args.clients] for i in range(args.clients)]
+    start_at = time.time() + 1.0
+    clients = [mp.Process(target=client_process, args=(i, ports, per_client[i], races, args.connections, start_at,
+                                                       args.warmup, args.seconds, baseline, queue))
+               for i in range(args.clients)]
+    for c in clients:
+        c.start()
+    time.sleep(1.0 + args.warmup)
+    cpu_warm = {p.pid: cpu_seconds(p.pid) for p in servers}
+    results = [queue.get() for _ in clients]
+    cpu_after = {p.pid: cpu_seconds(p.pid) for p in servers}
+    for c in clients:
+        c.join()
+    refused: dict[str, int] = {}
+    for r in results:
+        for k, v in r["refused"].items():
+            refused[k] = refused.get(k, 0) + v
+    return {"accepted": sum(r["accepted"] for r in results),
+            "latencies": sorted(x for r in results for x in r["latencies"]), "refused": refused,
+            "server_cpu": sum(cpu_after[p] - cpu_warm[p] for p in cpu_after),
+            "client_cpu": sum(r["cpu"] for r in results)}
+
+
+def report(label: str, stats: dict, seconds: float) -> None:
+    lat = stats["latencies"]
+    pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else 0.0  # noqa: E731
+    done = stats["accepted"]
+    print(f"{label}: {done} in {seconds:.0f} s = {done / seconds:.0f}/s; latency p50 {pct(0.5):.1f} ms, "
+          f"p90 {pct(0.9):.1f} ms, p99 {pct(0.99):.1f} ms")
+    print(f"  refused: {stats['refused'] or 'none'}")
+    print(f"  CPU: servers {stats['server_cpu']:.1f} s over the measured window "
+          f"({stats['server_cpu'] * 1000 / max(done, 1):.1f} ms per request), load generator "
+          f"{stats['client_cpu']:.1f} s (whole phase)")
 
 
 def main() -> int:
@@ -262,13 +312,15 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--redis-db", type=int, default=4, help="Redis database for the run (flushed)")
+    parser.add_argument("--baseline", action="store_true",
+                        help="then measure the same stack's floor: anonymous GET /api/v1/me/ (401, no I/O)")
     args = parser.parse_args()
 
     database_url, redis_url = bench_database_url(args.redis_db)
     print(f"database {BENCH_DB}, redis db {args.redis_db}: migrating...", flush=True)
     recreate_database(os.environ["DATABASE_URL"])
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DB_POOL_MAX_SIZE": "4",
-           "LOG_LEVEL": "WARNING", "BET_RATE_LIMIT_IP": "10000000/min"}
+           "LOG_LEVEL": "ERROR", "BET_RATE_LIMIT_IP": "10000000/min"}
     env.pop("STOCKRACE_TESTING", None)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
     os.environ["REDIS_URL"] = redis_url
@@ -281,37 +333,13 @@ def main() -> int:
 
     ports, servers = start_servers(args.servers, env)
     try:
-        cpu_before = {p.pid: cpu_seconds(p.pid) for p in servers}
-        queue: mp.Queue = mp.Queue()
-        per_client = [tokens[i::args.clients] for i in range(args.clients)]
-        start_at = time.time() + 1.0
-        clients = [mp.Process(target=client_process, args=(i, ports, per_client[i], races, args.connections,
-                                                           start_at, args.warmup, args.seconds, queue))
-                   for i in range(args.clients)]
-        for c in clients:
-            c.start()
-        time.sleep(1.0 + args.warmup)
-        cpu_warm = {p.pid: cpu_seconds(p.pid) for p in servers}
-        results = [queue.get() for _ in clients]
-        cpu_after = {p.pid: cpu_seconds(p.pid) for p in servers}
-        for c in clients:
-            c.join()
+        bets = run_phase(args, ports, servers, tokens, races, baseline=False)
+        floor = run_phase(args, ports, servers, tokens, races, baseline=True) if args.baseline else None
     finally:
         for p in servers:
             p.terminate()
         for p in servers:
             p.wait(timeout=20)
-    del cpu_before
-
-    accepted = sum(r["accepted"] for r in results)
-    latencies = sorted(x for r in results for x in r["latencies"])
-    refused: dict[str, int] = {}
-    for r in results:
-        for k, v in r["refused"].items():
-            refused[k] = refused.get(k, 0) + v
-    pct = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0  # noqa
-    server_cpu = sum(cpu_after[p] - cpu_warm[p] for p in cpu_after)
-    client_cpu = sum(r["cpu"] for r in results)
 
     from django.db.models import Sum
 
@@ -327,11 +355,9 @@ def main() -> int:
 
     print(f"\nservers: {args.servers} daphne, clients: {args.clients} processes x {args.connections} connections, "
           f"{args.players} players, {args.races} races, {os.cpu_count()} CPUs")
-    print(f"accepted bets: {accepted} in {args.seconds:.0f} s = {accepted / args.seconds:.0f} bets/s")
-    print(f"latency of accepted bets: p50 {pct(0.5):.1f} ms, p90 {pct(0.9):.1f} ms, p99 {pct(0.99):.1f} ms")
-    print(f"refused: {refused or 'none'}")
-    print(f"CPU over the measured window: servers {server_cpu:.1f} s, load generator {client_cpu:.1f} s "
-          f"(whole run, warm-up included)")
+    report("accepted bets", bets, args.seconds)
+    if floor is not None:
+        report("baseline GET /api/v1/me/ -> 401 (no I/O)", floor, args.seconds)
     print(f"bets stored: {Bet.objects.count()}; sum of balances {balances} == sum of ledger {ledger}: "
           f"{balances == ledger}; accounts whose balance != their ledger: {bad}")
     return 0 if balances == ledger and bad == 0 else 1

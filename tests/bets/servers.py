@@ -56,7 +56,8 @@ class Servers:
     def __enter__(self) -> "Servers":
         for port in self.ports:
             self.procs.append(subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "stockrace.asgi:application"],
+                [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port),
+                 "stockrace.asgi:application"],
                 cwd=BASE_DIR, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE))
         deadline = time.monotonic() + 60
