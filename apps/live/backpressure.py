@@ -11,6 +11,10 @@ this module finds the server's transport behind the ``send`` callable:
   ``get_write_buffer_size()``.
 
 Anything else (Channels' test communicator) gets no probe: frames are sent as they come.
+
+For daphne it also offers a broadcast fast path: autobahn's ``PreparedMessage`` (its documented
+way to send one payload on many connections) frames a message once per process, and
+``sendPreparedMessage`` then only appends those bytes to each socket's transport.
 """
 from __future__ import annotations
 
@@ -48,3 +52,17 @@ def outbound_probe(send: Send) -> Callable[[], int] | None:
     if transport is not None and hasattr(transport, "get_write_buffer_size"):
         return transport.get_write_buffer_size
     return None
+
+
+def prepared_sender(send: Send) -> Callable[[object], None] | None:
+    """For daphne: a function sending an autobahn PreparedMessage on this socket (if still open)."""
+    if not (isinstance(send, functools.partial) and send.args):
+        return None
+    protocol = send.args[0]
+    if not hasattr(protocol, "sendPreparedMessage") or not hasattr(protocol, "STATE_OPEN"):
+        return None
+
+    def send_prepared(prepared) -> None:
+        if protocol.state == protocol.STATE_OPEN:
+            protocol.sendPreparedMessage(prepared)
+    return send_prepared

@@ -56,6 +56,7 @@ class Hub:
         self.limit = settings.LIVE_WS_MAX_BUFFER_BYTES
         self._tasks: list[asyncio.Task] = []
         self._closing = False
+        self.fanout_ms_max = 0.0  # the slowest fan-out of one message since the last health report
         self._started: asyncio.Future | None = None
         self._drain_wakeup = asyncio.Event()
 
@@ -167,8 +168,11 @@ class Hub:
             # A room event (started, settled, ...): the cached race state is out of date.
             self.state_cache.pop(race_id, None)
         out = Outgoing.of(FRAME if seq is not None else EVENT, data.decode(), seq)
+        started = time.perf_counter()
         for viewer in tuple(viewers):
             await viewer.offer(out)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self.fanout_ms_max = max(self.fanout_ms_max, elapsed_ms)
 
     def _on_backlog(self, viewer: Viewer) -> None:
         self.backlogged.add(viewer)
@@ -204,13 +208,15 @@ class Hub:
         return {"race_viewers": self.counts["race"], "me_sockets": self.counts["me"],
                 "total": self.counts["race"] + self.counts["me"],
                 "races": sum(1 for c in self.rooms if keys.race_id_of(c) is not None),
-                "backlogged": len(self.backlogged), "conflated": conflated, "pid": os.getpid()}
+                "backlogged": len(self.backlogged), "conflated": conflated, "pid": os.getpid(),
+                "fanout_ms_max": round(self.fanout_ms_max, 2)}
 
     async def report_health(self) -> None:
         key = keys.WS_PROCESS.format(self.process_id)
         now = time.time()
         pipe = self.redis.pipeline(transaction=False)
         pipe.hset(key, mapping={**self.stats(), "updated": round(now, 3)})
+        self.fanout_ms_max = 0.0
         pipe.expire(key, HEALTH_TTL)
         pipe.zadd(keys.WS_PROCESSES, {self.process_id: now})
         pipe.zremrangebyscore(keys.WS_PROCESSES, "-inf", now - 4 * HEALTH_TTL)

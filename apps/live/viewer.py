@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from dataclasses import dataclass
 
-from apps.live.backpressure import Send, outbound_probe, unwrap_send
+from apps.live.backpressure import Send, outbound_probe, prepared_sender, unwrap_send
 
 log = logging.getLogger(__name__)
 
@@ -21,25 +20,37 @@ MAX_PENDING_EVENTS = 64
 FRAME, PING, EVENT = "frame", "ping", "event"
 
 
-@dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A message serialised once per process and shared by every viewer it goes to."""
+    """A message serialised once per process and shared by every viewer it goes to: as an ASGI
+    message, and (for daphne) as one autobahn PreparedMessage, framed once on first use."""
 
-    kind: str
-    seq: int | None  # the frame's sequence number (frames only)
-    message: dict  # {"type": "websocket.send", "text": ...}
+    __slots__ = ("kind", "seq", "message", "_prepared")
+
+    def __init__(self, kind: str, seq: int | None, message: dict):
+        self.kind = kind
+        self.seq = seq  # the frame's sequence number (frames only)
+        self.message = message  # {"type": "websocket.send", "text": ...}
+        self._prepared = None
 
     @classmethod
     def of(cls, kind: str, text: str, seq: int | None = None) -> Outgoing:
         return cls(kind, seq, {"type": "websocket.send", "text": text})
 
+    def prepared(self):
+        if self._prepared is None:
+            from autobahn.websocket.protocol import PreparedMessage
+
+            self._prepared = PreparedMessage(self.message["text"].encode(), False, False, False)
+        return self._prepared
+
 
 class Viewer:
-    __slots__ = ("send", "probe", "limit", "ready", "closed", "pending", "frame_floor", "conflated", "on_backlog")
+    __slots__ = ("send", "send_prepared", "probe", "limit", "ready", "closed", "pending", "frame_floor", "conflated", "on_backlog")
 
     def __init__(self, send: Send, *, limit: int, on_backlog=None):
         raw = unwrap_send(send)
         self.send = raw
+        self.send_prepared = prepared_sender(raw)
         self.probe = outbound_probe(raw)
         self.limit = limit
         self.ready = False  # False until its snapshot has been sent
@@ -107,6 +118,9 @@ class Viewer:
         if out.seq is not None:
             self.frame_floor = out.seq
         try:
-            await self.send(out.message)
+            if self.send_prepared is not None:
+                self.send_prepared(out.prepared())
+            else:
+                await self.send(out.message)
         except Exception:  # noqa: BLE001 - a socket that went away; its consumer cleans up
             self.closed = True
