@@ -1,15 +1,15 @@
 """Benchmark: bet placement through the HTTP API, many concurrent clients, real ASGI servers.
 
     .venv/bin/python bench/bet_placement.py                 # defaults below
-    .venv/bin/python bench/bet_placement.py --servers 3 --clients 2 --connections 48 --seconds 20
+    .venv/bin/python bench/bet_placement.py --servers 3 --clients 2 --connections 16 --seconds 20 --baseline
 
 What it does:
 1. creates a database of its own (``bench_bets``, dropped and created afresh; on the same
    PostgreSQL server as the app) and migrates it;
 2. seeds ``--players`` players (1,000 points each, through ledger entries) and ``--races``
    open races of 4 stocks, and publishes their winner odds;
-3. starts ``--servers`` daphne processes (Django runs sync views on one thread per ASGI
-   process, so one process handles one request at a time) on ports 8500+;
+3. starts ``--servers`` daphne processes on ports 8500+ (the clients spread their
+   connections over them);
 4. starts ``--clients`` load-generator processes, each keeping ``--connections`` keep-alive
    HTTP/1.1 connections busy with POST /api/v1/races/{id}/bets/ (JWT auth, a winner,
    bracket or podium bet of 1 point). Players are spread over connections and cycled, so
@@ -304,9 +304,9 @@ def report(label: str, stats: dict, seconds: float) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--servers", type=int, default=3, help="daphne processes")
+    parser.add_argument("--servers", type=int, default=2, help="daphne processes")
     parser.add_argument("--clients", type=int, default=2, help="load-generator processes")
-    parser.add_argument("--connections", type=int, default=32, help="keep-alive connections per client process")
+    parser.add_argument("--connections", type=int, default=8, help="keep-alive connections per client process")
     parser.add_argument("--players", type=int, default=4000)
     parser.add_argument("--races", type=int, default=40)
     parser.add_argument("--warmup", type=float, default=3.0)

@@ -1,8 +1,7 @@
 """Real ASGI servers (daphne subprocesses) on the test database, and a tiny HTTP client.
 
-Django runs sync views on one thread per ASGI process, so requests to one process never
-overlap in the database: the concurrency tests start several processes and spread their
-requests over them, which makes transactions genuinely race.
+The concurrency tests start more than one process and spread their requests over them, so
+the transactions race across processes as well as across the threads of one process.
 """
 from __future__ import annotations
 
