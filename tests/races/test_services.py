@@ -1,0 +1,68 @@
+"""Race creation: durations, the New York session for full-day races, themes, the sweep."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from apps.races import sweep
+from apps.races.models import Race
+from apps.races.services import RaceError, race_create, race_create_themed, race_window
+from tests.races import factories as f
+
+pytestmark = pytest.mark.django_db
+UTC = timezone.utc
+
+
+def test_full_day_race_follows_the_new_york_session():
+    monday_early = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # 07:00 in New York, a trading day
+    assert race_window(duration="1d", starts_at=monday_early) == (
+        datetime(2026, 11, 23, 14, 30, tzinfo=UTC), datetime(2026, 11, 23, 21, 0, tzinfo=UTC))
+    black_friday = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # early close at 13:00
+    assert race_window(duration="1d", starts_at=black_friday)[1] == datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+    saturday = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
+    assert race_window(duration="1d", starts_at=saturday) == (saturday, saturday + timedelta(hours=6, minutes=30))
+    assert race_window(duration="1d", starts_at=saturday, session_aligned=True)[0] == datetime(
+        2026, 11, 23, 14, 30, tzinfo=UTC)
+    assert race_window(duration="1d", starts_at=monday_early, session_aligned=False) == (
+        monday_early, monday_early + timedelta(hours=6, minutes=30))
+    assert race_window(duration="5m", starts_at=saturday) == (saturday, saturday + timedelta(minutes=5))
+
+
+def test_race_create_validates():
+    f.stocks()
+    start = datetime(2030, 1, 2, 15, tzinfo=UTC)
+    with pytest.raises(RaceError, match="3 to 8"):
+        race_create(title="x", duration="5m", symbols=["AAA", "BBB"], starts_at=start)
+    with pytest.raises(RaceError, match="Unknown or inactive"):
+        race_create(title="x", duration="5m", symbols=["AAA", "BBB", "ZZZ"], starts_at=start)
+    with pytest.raises(RaceError, match="Unknown duration"):
+        race_create(title="x", duration="2h", symbols=["AAA", "BBB", "CCC"], starts_at=start)
+    race = race_create(title="x", duration="15m", symbols=["aaa", "BBB", "CCC"], starts_at=start,
+                       betting_window=timedelta(minutes=2))
+    assert race.betting_opens_at == start - timedelta(minutes=2) and race.ends_at == start + timedelta(minutes=15)
+    assert list(race.entries.values_list("stock__symbol", flat=True)) == ["AAA", "BBB", "CCC"]
+
+
+def test_themes_pick_the_stocks():
+    f.stocks(["T1", "T2", "T3", "T4"], sector="Technology")
+    f.stocks(["E1", "E2", "E3"], sector="Energy")
+    start = datetime(2030, 1, 2, 15, tzinfo=UTC)
+    tech = race_create_themed(theme="tech", duration="5m", starts_at=start, stock_count=4, rng=random.Random(1))
+    assert {e.stock.sector for e in tech.entries.select_related("stock")} == {"Technology"}
+    energy = race_create_themed(theme="sector:Energy", duration="5m", starts_at=start, stock_count=5)
+    assert energy.entries.count() == 3 and energy.title.startswith("Energy")
+    custom = race_create_themed(theme="custom", duration="5m", starts_at=start, picks=["T1", "E1", "T2"])
+    assert custom.theme == "custom" and custom.entries.count() == 3
+    with pytest.raises(RaceError):
+        race_create_themed(theme="sector:Nothing", duration="5m", starts_at=start)
+
+
+def test_sweep_makes_due_transitions():
+    race = f.race_in_state(Race.State.SCHEDULED)
+    Race.objects.filter(pk=race.pk).update(betting_opens_at=race.betting_opens_at - timedelta(hours=1))
+    assert sweep.races_sweep()["advanced"] == 1
+    race.refresh_from_db()
+    assert race.state == Race.State.OPEN
+    assert sweep.races_sweep()["advanced"] == 0
