@@ -76,3 +76,16 @@ def test_admin_pages_and_read_only_ledger(staff_client, player):
     assert staff_client.get("/admin/points/pointsaccount/").status_code == 200
     assert staff_client.get("/admin/points/pointsaccount/add/").status_code == 403
     assert LedgerEntry.objects.get(pk=entry.pk).amount == entry.amount
+
+
+@pytest.mark.django_db
+def test_bet_admin_is_read_only(staff_client, player):
+    from apps.bets.services import bet_place
+    from tests.bets.conftest import make_race
+
+    race = make_race()
+    bet = bet_place(user=player, race_id=race.pk, kind="winner", stake=5, symbol="AAPL")
+    assert staff_client.get("/admin/bets/bet/").status_code == 200
+    assert staff_client.get(f"/admin/bets/bet/{bet.pk}/change/").status_code == 200
+    assert staff_client.get(f"/admin/bets/bet/{bet.pk}/delete/").status_code == 403
+    assert staff_client.get("/admin/bets/raceodds/").status_code == 200

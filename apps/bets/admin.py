@@ -1,0 +1,36 @@
+"""Staff view of bets and published odds: read-only (a bet never changes after it is placed,
+except through settlement)."""
+from __future__ import annotations
+
+from django.contrib import admin
+
+from apps.bets.models import Bet, RaceOdds
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Bet)
+class BetAdmin(ReadOnlyAdmin):
+    list_display = ["id", "placed_at", "user", "race", "kind", "stake", "odds", "potential_payout", "status",
+                    "payout"]
+    list_filter = ["kind", "status"]
+    search_fields = ["user__username", "race__title", "idempotency_key"]
+    list_select_related = ["user", "race"]
+    raw_id_fields = ["user", "race"]
+
+
+@admin.register(RaceOdds)
+class RaceOddsAdmin(ReadOnlyAdmin):
+    list_display = ["race", "symbol", "odds", "momentum_pct", "source", "published_at"]
+    list_filter = ["source"]
+    search_fields = ["symbol", "race__title"]
+    list_select_related = ["race"]
