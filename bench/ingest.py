@@ -172,10 +172,9 @@ def end_to_end(path: Path, total: int, names: list[str], active: int, port: int)
         stopping = threading.Event()
         provider = AlpacaProvider(key="bench", secret="bench", ws_url=f"ws://127.0.0.1:{port}/",
                                   rest_url=f"http://127.0.0.1:{port}")
-        worker = FeedWorker(provider=provider, redis=get_redis(), stopping=stopping, candles=CandleBuilder())
-        worker.ingestor.grid.active = set(names[:active])
-        worker.warm_up()
-        worker._last_active = float("inf")  # keep the bench's active set: no races table lookups
+        worker = FeedWorker(provider=provider, redis=get_redis(), stopping=stopping, candles=CandleBuilder(),
+                            active_symbols=lambda: names[:active])
+        worker.warm_up()  # the calendar loads before the clock starts (run() finds it loaded)
         thread = threading.Thread(target=worker.run, daemon=True)
         started, cpu = time.perf_counter(), time.process_time()
         thread.start()

@@ -51,8 +51,9 @@ class ConnectionDead(Exception):
 
 class FeedWorker:
     def __init__(self, *, provider: MarketDataProvider, redis, stopping: threading.Event, candles=None,
-                 symbols: list[str] | None = None):
+                 symbols: list[str] | None = None, active_symbols=active_race_symbols):
         self.provider = provider
+        self.active_symbols = active_symbols  # () -> set of symbols snapshotted every second
         self.redis = redis
         self.stopping = stopping
         # The simulator streams every symbol it lists; real providers get our stock list.
@@ -86,9 +87,18 @@ class FeedWorker:
             ingestor.last_ts = float(last_ts)
             ingestor.grid.start(float(last_ts))
 
+    def refresh_active(self) -> None:
+        """Symbols of open or running races: their snapshots are taken every second."""
+        try:
+            self.ingestor.grid.active = set(self.active_symbols())
+        except Exception as exc:
+            log.warning("could not read the active races: %s", exc)
+        self._last_active = time.monotonic()
+
     def warm_up(self) -> None:
-        """Load what the first candle flush needs (the exchange calendar) before data flows,
-        so that the first flush does not hold the socket for seconds."""
+        """Before data flows: the active races (so their first snapshots are on the fast grid)
+        and what the first candle flush needs (the exchange calendar, seconds to load)."""
+        self.refresh_active()
         if self.ingestor.candles is None:
             return
         try:
@@ -232,11 +242,7 @@ class FeedWorker:
             ingestor.clock_offset = self._clock_offset()
             self._last_clock = now
         if now - self._last_active >= ACTIVE_REFRESH_SECONDS:
-            try:
-                ingestor.grid.active = active_race_symbols()
-            except Exception as exc:
-                log.warning("could not read the active races: %s", exc)
-            self._last_active = now
+            self.refresh_active()
         if drained and self.gap_from is None and ingestor.last_ts is not None and now - self._last_data > stale_after:
             self.gap_from, self.gap_reason = ingestor.last_ts, DataGap.Reason.SILENCE
             log.warning("no data from %s for %.1f s: quotes are stale", self.provider.name, now - self._last_data)
