@@ -6,7 +6,6 @@ or ``custom``.
 from __future__ import annotations
 
 import random
-from decimal import Decimal
 
 from apps.market.models import Stock
 
@@ -35,26 +34,46 @@ def theme_is_known(theme: str) -> bool:
 
 
 def _daily_changes() -> dict[str, float]:
-    """Yesterday's % change per symbol.
+    """Yesterday's % change per symbol: the last completed daily candle against the one before.
 
-    The feed app's daily bars are the source when it provides them; otherwise the latest live
-    quote against the stock's last known close (Stock.reference_price).
+    Without daily candles (a fresh install), the latest live quote against the stock's last
+    known close (Stock.reference_price) stands in.
     """
+    changes = _changes_from_daily_candles()
+    return changes or _changes_from_quotes()
+
+
+def _changes_from_daily_candles() -> dict[str, float]:
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.apps import apps
+    from django.conf import settings
+
+    from apps.core.redis import redis_now
+
     try:
-        from apps.feed.selectors import daily_change_pct  # provided by the feed app when it lands
-    except ImportError:
-        daily_change_pct = None
-    if daily_change_pct is not None:
-        changes = daily_change_pct()
-        if changes:
-            return dict(changes)
+        Candle = apps.get_model("market", "Candle")
+    except LookupError:
+        return {}
+    tz = ZoneInfo(settings.MARKET_TIME_ZONE)
+    today = datetime.combine(redis_now().astimezone(tz).date(), time(0), tzinfo=tz)  # today's candle is not done
+    closes: dict[str, list[float]] = {}
+    rows = (Candle.objects.filter(interval="1d", stock__is_active=True, start__gte=today - timedelta(days=10),
+                                  start__lt=today)
+            .order_by("start").values_list("stock__symbol", "close"))
+    for symbol, close in rows:
+        closes.setdefault(symbol, []).append(close)
+    return {s: (c[-1] - c[-2]) / c[-2] * 100 for s, c in closes.items() if len(c) >= 2 and c[-2] > 0}
+
+
+def _changes_from_quotes() -> dict[str, float]:
     from apps.core.redis import get_redis
     from apps.market.quotes import read_quotes
 
     refs = dict(Stock.objects.filter(is_active=True, reference_price__gt=0).values_list("symbol", "reference_price"))
     quotes = read_quotes(get_redis(), list(refs))
-    return {s: (q.price - float(refs[s])) / float(refs[s]) * 100 for s, q in quotes.items()
-            if isinstance(refs[s], Decimal) and refs[s] > 0}
+    return {s: (q.price - float(refs[s])) / float(refs[s]) * 100 for s, q in quotes.items()}
 
 
 def theme_symbols(*, theme: str, count: int, rng: random.Random, picks: list[str] | None = None) -> list[str]:

@@ -66,3 +66,20 @@ def test_sweep_makes_due_transitions():
     race.refresh_from_db()
     assert race.state == Race.State.OPEN
     assert sweep.races_sweep()["advanced"] == 0
+
+
+def test_top_gainers_yesterday_come_from_the_daily_candles():
+    from apps.core.redis import redis_now
+    from apps.market.models import Candle
+
+    stocks = {s.symbol: s for s in f.stocks(["G1", "G2", "G3", "G4", "G5"])}
+    today = redis_now().replace(hour=5, minute=0, second=0, microsecond=0)
+    changes = {"G1": 1.0, "G2": 5.0, "G3": -2.0, "G4": 3.0, "G5": 4.0}
+    for symbol, pct in changes.items():
+        for days, close in ((3, 100.0), (2, 100.0 * (1 + pct / 100))):
+            start = today - timedelta(days=days)
+            Candle.objects.create(stock=stocks[symbol], interval="1d", start=start, open=100, high=110, low=90,
+                                  close=close, volume=1, open_ts=start, close_ts=start)
+    race = race_create_themed(theme="top_gainers", duration="5m", starts_at=datetime(2030, 1, 2, tzinfo=UTC),
+                              stock_count=3)
+    assert list(race.entries.order_by("lane").values_list("stock__symbol", flat=True)) == ["G2", "G5", "G4"]
