@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -9,8 +10,10 @@ from rest_framework.views import APIView
 from apps.core.api import ApiError
 from apps.leaderboards import periods
 from apps.leaderboards.selectors import BOARDS, BoardPage, board_page
+from apps.leaderboards.serializers import LeaderboardPageSerializer
 
 MAX_PAGE_SIZE = 200
+PAGE_PARAMETERS = [OpenApiParameter("page", int), OpenApiParameter("page_size", int)]
 
 
 def page_params(request) -> tuple[int, int]:
@@ -46,6 +49,10 @@ class LeaderboardView(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=LeaderboardPageSerializer, parameters=[
+        OpenApiParameter("board", str, OpenApiParameter.PATH, enum=list(BOARDS)),
+        OpenApiParameter("period", str, description="A past week (2026-W47) or month (2026-11); default: current.")]
+        + PAGE_PARAMETERS)
     def get(self, request, board):
         if board not in BOARDS:
             raise ApiError(f"There is no leaderboard {board!r}: choose global, weekly or monthly.",

@@ -1,14 +1,16 @@
 """Race API: the lobby list (filterable, paginated) and one race."""
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api import ApiError
-from apps.leaderboards.api import board_response, page_params
+from apps.leaderboards.api import PAGE_PARAMETERS, board_response, page_params
 from apps.leaderboards.selectors import race_board_page
+from apps.leaderboards.serializers import LeaderboardPageSerializer
 from apps.races import selectors
 from apps.races.models import Race
 from apps.races.serializers import RaceDetailSerializer, RaceSerializer
@@ -31,6 +33,13 @@ class RaceListView(generics.ListAPIView):
     serializer_class = RaceSerializer
     permission_classes = [AllowAny]
 
+    @extend_schema(parameters=[
+        OpenApiParameter("state", str, enum=Race.State.values),
+        OpenApiParameter("duration", str, enum=Race.Duration.values),
+        OpenApiParameter("theme", str, description="tech, top_gainers, custom or sector:<Sector>")])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
         params = self.request.query_params
         state, duration, theme = params.get("state"), params.get("duration"), params.get("theme")
@@ -51,6 +60,7 @@ class RaceDetailView(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=RaceDetailSerializer, parameters=[OpenApiParameter("race_id", int, OpenApiParameter.PATH)])
     def get(self, request, race_id):
         try:
             race = selectors.race_detail(race_id=_race_id(race_id))
@@ -65,6 +75,8 @@ class RaceLeaderboardView(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=LeaderboardPageSerializer,
+                   parameters=[OpenApiParameter("race_id", int, OpenApiParameter.PATH)] + PAGE_PARAMETERS)
     def get(self, request, race_id):
         race_id = _race_id(race_id)
         race = Race.objects.filter(pk=race_id).only("state").first()
