@@ -13,6 +13,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, CharField, F, Value, When
+from django.db.models.functions import Concat, Left
 
 from apps.core.redis import get_redis, redis_now
 from apps.market.quotes import read_quotes
@@ -30,7 +32,10 @@ def _record(race_id: int, from_state: str, to_state: str, at: datetime, cause: s
 
 
 def _flag(race_id: int, reason: str) -> None:
-    Race.objects.filter(pk=race_id).update(needs_review=True, review_reason=reason[:300])
+    """Flag the race for staff review, adding the reason to any earlier one."""
+    combined = Case(When(review_reason="", then=Value(reason)),
+                    default=Concat(F("review_reason"), Value(f"; {reason}")), output_field=CharField())
+    Race.objects.filter(pk=race_id).update(needs_review=True, review_reason=Left(combined, 300))
 
 
 def _entry_symbols(race_id: int) -> dict[str, int]:
