@@ -82,3 +82,14 @@ def test_advance_makes_every_due_transition_in_order():
     entered = lifecycle.race_advance(race_id=race.pk, now=race.starts_at + timedelta(seconds=1))
     assert entered == [S.OPEN, S.RUNNING]
     assert lifecycle.race_advance(race_id=race.pk, now=race.starts_at + timedelta(seconds=1)) == []
+
+
+def test_review_reasons_accumulate():
+    race = f.race_in_state(S.OPEN)
+    old = redis_now().timestamp() - 3600
+    f.set_quotes({"AAA": 10.0, "BBB": 20.0, "CCC": 30.0, "DDD": 40.0}, at=old)  # a feed silent for an hour
+    lifecycle.race_start(race_id=race.pk, now=race.starts_at)
+    lifecycle.race_finish(race_id=race.pk, now=race.ends_at + timedelta(minutes=2))
+    race.refresh_from_db()
+    assert race.needs_review
+    assert race.review_reason.startswith("opening prices were stale") and "after the end" in race.review_reason
