@@ -25,6 +25,7 @@ ODDS_QUANTUM = Decimal("0.01")
 MIN_ODDS = Decimal("1.01")
 MAX_WINNER_ODDS = Decimal("50")
 MAX_BRACKET_ODDS = Decimal("100")
+MAX_PODIUM_ODDS = Decimal("9999")  # far above 8 stocks' 336 orders; Bet.odds holds < 10^6
 
 # How strongly momentum moves the winner chances: exp(0.5 · Δ%), so a stock up 2% is
 # e ≈ 2.7 times likelier to win than one flat. Momenta beyond ±10% count as ±10%.
@@ -88,7 +89,7 @@ def bracket_odds(low_pct: Decimal | float, high_pct: Decimal | float, duration: 
 def podium_odds(stock_count: int) -> Decimal:
     """Odds of an exact top-3 order among stock_count stocks (partial matches pay a share at settlement)."""
     orders = stock_count * (stock_count - 1) * (stock_count - 2)
-    return _quantize((1.0 - _margin()) * max(orders, 1), MIN_ODDS, Decimal(10**6))
+    return _quantize((1.0 - _margin()) * max(orders, 1), MIN_ODDS, MAX_PODIUM_ODDS)
 
 
 def potential_payout(stake: int, odds: Decimal) -> int:

@@ -209,7 +209,8 @@ def bet_place(*, user, race_id: int, kind: str, stake: int, symbol: str | None =
                                         f"race; you have {cursor.fetchone()[0]} on it already.", code="stake_cap")
             if balance is None:
                 raise _refusal_after_debit(cursor, user_id, spec.stake, now)
-            assert entry == bet_id, "the stake's ledger entry was not written"
+            if entry != bet_id:  # cannot happen: the entry follows from the bet and the debit
+                raise RuntimeError(f"bet {bet_id}: the stake's ledger entry was not written")
             bet = Bet(pk=bet_id, user_id=user_id, race_id=race_id, kind=spec.kind, stake=spec.stake,
                       symbol=spec.symbol, low_pct=spec.low_pct, high_pct=spec.high_pct, podium=params["podium"],
                       odds=odds, potential_payout=payout, placed_at=now, status=Bet.Status.OPEN, payout=0,
