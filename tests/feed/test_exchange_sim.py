@@ -119,7 +119,7 @@ bars = st.tuples(st.floats(1, 1000), st.floats(0, 0.2), st.floats(0, 1), st.floa
 
 
 @given(bar=bars, n=st.integers(2, 300), seed=st.integers(0, 2**32))
-@hsettings(max_examples=300, deadline=None)
+@hsettings(max_examples=200, deadline=None)
 def test_replay_ticks_stay_in_the_bar_and_start_on_open_end_on_close(bar, n, seed):
     low, high, f_open, f_close = bar
     open_ = round(low + (high - low) * f_open, 4)

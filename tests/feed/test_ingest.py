@@ -179,7 +179,7 @@ raw_inputs = st.one_of(
 
 @pytest.mark.parametrize("provider", [AlpacaProvider(), FinnhubProvider()], ids=["alpaca", "finnhub"])
 @given(raw=raw_inputs)
-@hsettings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_fuzzed_frames_never_crash_a_normaliser_or_the_worker(redis_client, provider, raw):
     ingestor = make_ingestor(redis_client, provider=provider)
     ticks = ingestor.on_frame(raw)
