@@ -10,6 +10,7 @@ row counts returned are the candles actually inserted or changed.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -100,6 +101,11 @@ def candles_import_file(*, bar_file: BarFile, chunk_rows: int = 5000, progress=N
     width = INTRADAY_SECONDS.get(bar_file.interval, 0)
     with transaction.atomic():
         stock, created = stock_for_import(symbol=bar_file.symbol)
+        if stock.reference_price is None and bar_file.rows:
+            # A stock we knew no price for starts (in the simulator, in change figures) from the
+            # last close of its history.
+            stock.reference_price = Decimal(str(bar_file.rows[-1][3])).quantize(Decimal("0.0001"))
+            stock.save(update_fields=["reference_price", "updated_at"])
         changed = 0
         for i in range(0, len(bar_file.starts), chunk_rows):
             changed += candles_upsert_bars(stock_id=stock.id, interval=bar_file.interval,

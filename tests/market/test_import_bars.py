@@ -94,6 +94,7 @@ def test_unknown_symbols_are_added_as_imported_and_known_ones_kept(make_stock):
     amd, abbv = Stock.objects.get(symbol="AMD"), Stock.objects.get(symbol="ABBV")
     assert (amd.is_imported, amd.name) == (False, "Advanced Micro Devices")
     assert abbv.is_imported and abbv.is_active
+    assert str(abbv.reference_price) == "113.6200"  # the last close of the file (2018-02-07)
 
 
 def write(tmp_path, name: str, text: str):
