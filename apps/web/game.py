@@ -8,11 +8,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from apps.bets import errors
+from apps.bets import odds as odds_math
+from apps.bets import services
+from apps.bets.selectors import race_odds
 from apps.races.models import Race
 
 
 class BetRefused(Exception):
     """The game refused the bet; ``str(exc)`` is the reason a player understands."""
+
+    def __init__(self, message: str, *, status: int):
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -24,15 +32,11 @@ class Preview:
 
 def winner_odds(*, race: Race) -> dict[str, Decimal]:
     """The race's published winner odds per symbol (published on first read, then fixed)."""
-    from apps.bets.selectors import race_odds
-
     return race_odds(race)
 
 
 def bet_preview(*, race: Race, args: dict) -> Preview:
     """Odds and potential payout of a bet before it is placed (the functions bet_place fixes them with)."""
-    from apps.bets import odds as odds_math
-
     kind, stake = args["kind"], args["stake"]
     if kind == "winner":
         odds = winner_odds(race=race).get(args["symbol"])
@@ -47,10 +51,8 @@ def bet_preview(*, race: Race, args: dict) -> Preview:
 
 def bet_place(*, user, race: Race, args: dict, client_ip: str | None, idempotency_key: str | None):
     """Place the bet through apps.bets.services.bet_place; a refusal becomes BetRefused with its reason."""
-    from apps.bets import errors, services
-
     try:
         return services.bet_place(user=user, race_id=race.pk, client_ip=client_ip,
                                   idempotency_key=idempotency_key, **args)
     except errors.BetRefused as exc:
-        raise BetRefused(str(exc.detail)) from exc
+        raise BetRefused(str(exc.detail), status=exc.status_code) from exc

@@ -14,8 +14,7 @@ from apps.web.forms import BetForm
 from apps.web.selectors.races import (race_finish_order, race_get, race_leaderboard, race_player_bets,
                                       race_player_result)
 
-# Refusals keep the 4xx a rule-breaking API call gets; htmx is configured to swap them in place.
-REFUSED_STATUS = 409
+# Refusals keep the 4xx the game gives them (409, 429...); htmx is configured to swap them in place.
 INVALID_STATUS = 400
 ODDS_STATES = (Race.State.SCHEDULED, Race.State.OPEN, Race.State.RUNNING)
 
@@ -98,7 +97,7 @@ def race_bet(request, race_id: int):
     except game.BetRefused as refusal:
         race.refresh_from_db(fields=["state"])
         return render(request, _panel(request), _context(request, race, form=form, refusal=str(refusal)),
-                      status=REFUSED_STATUS)
+                      status=refusal.status)
     race.refresh_from_db(fields=["state"])
     response = render(request, _panel(request), _context(request, race, placed=bet))
     # The player's bet list and the balance in the top bar refresh themselves on this event.
