@@ -147,7 +147,11 @@ class Ingestor:
         if self.last_ts is not None:
             feed["last_ts"] = self.last_ts
         pipe.hset(FEED_KEY, mapping=feed)
-        pipe.execute()
+        try:
+            pipe.execute()
+        except Exception:
+            self.dirty |= dirty  # written at the next flush, with whatever is newer by then
+            raise
         self.last_redis_flush = time.monotonic()
         return len(dirty)
 

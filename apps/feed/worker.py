@@ -119,6 +119,8 @@ class FeedWorker:
                 got_data = self.read_loop(ws)
             except (websocket.WebSocketException, OSError, ConnectionDead, ProviderError) as exc:
                 log.warning("feed connection to %s lost: %s", self.provider.name, exc or type(exc).__name__)
+            except Exception:  # Redis or PostgreSQL away, or a bug: reconnect rather than die
+                log.exception("market-data loop failed; reconnecting")
             finally:
                 self.on_disconnect(ws)
             if self.stopping.is_set():

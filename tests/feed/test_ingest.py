@@ -221,3 +221,21 @@ def test_a_restarted_worker_resumes_day_volume_and_backfills_its_own_downtime(re
     assert worker.ingestor.book["SIM001"][:4] == [10.0, None, None, 700]
     assert "SIM002" not in worker.ingestor.book
     assert worker.gap_from == pytest.approx(last_tick, abs=1e-5)  # the first tick of this run will close (and backfill) the gap
+
+
+def test_a_failed_redis_write_keeps_the_changes_for_the_next_flush(redis_client, monkeypatch):
+    import redis
+
+    ingestor = make_ingestor(redis_client)
+    ingestor.on_frame(frame(trade("SIM001", 5.0, T0)))
+
+    def broken(self, *args, **kwargs):
+        raise redis.ConnectionError("Redis is restarting")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(redis.client.Pipeline, "execute", broken)
+        with pytest.raises(redis.ConnectionError):
+            ingestor.flush_redis()
+    assert ingestor.dirty == {"SIM001"}
+    ingestor.flush_redis()
+    assert read_quotes(redis_client, ["SIM001"])["SIM001"].price == 5.0
