@@ -7,8 +7,8 @@ from rest_framework import exceptions, permissions, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import ListAPIView
 from rest_framework.views import APIView
-from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 
+from apps.bets.auth import PlayerTokenAuthentication
 from apps.bets.selectors import bets_of_user
 from apps.bets.serializers import BetRequestSerializer, BetSerializer, bet_representation, parse_bet_request
 from apps.bets.services import bet_place
@@ -17,9 +17,8 @@ from apps.core.api import ApiError
 
 
 class BetCreateView(APIView):
-    # The token's user id is all a bet needs: no user row is read per request (the bet
-    # statement itself refuses a deactivated player). Pages post with their session.
-    authentication_classes = [JWTStatelessUserAuthentication, SessionAuthentication]
+    # The token's user id is all a bet needs (apps.bets.auth); pages post with their session.
+    authentication_classes = [PlayerTokenAuthentication, SessionAuthentication]
     permission_classes = [permissions.IsAuthenticated]
     throttle_classes = [BetUserThrottle, BetIpThrottle]
 
