@@ -228,3 +228,13 @@ def test_schema_documents_the_market_endpoints(api_client):
         assert "get" in schema["paths"][path]
     params = {p["name"] for p in schema["paths"]["/api/v1/stocks/{symbol}/candles/"]["get"]["parameters"]}
     assert {"interval", "start", "end", "indicators"} <= params
+
+
+def test_candles_default_to_daily_up_to_now(api_client, universe):
+    from datetime import datetime as dt
+
+    start = dt.now(timezone.utc).replace(hour=14, minute=30, second=0, microsecond=0) - timedelta(days=3)
+    Candle.objects.create(stock=universe["AAPL"], interval="1d", start=start, open=1, high=2, low=0.5, close=1.5,
+                          volume=10, open_ts=start, close_ts=start)
+    body = api_client.get("/api/v1/stocks/aapl/candles/").json()
+    assert body["interval"] == "1d" and [c["close"] for c in body["candles"]] == [1.5]

@@ -195,3 +195,19 @@ def test_untidy_provider_entries_are_cleaned_not_fatal(make_stock):
     assert Stock.objects.get(symbol="BRK.B").name == "Berkshire Hathaway"  # the last entry for a symbol wins
     long = Stock.objects.get(symbol="LONG")
     assert (len(long.name), len(long.sector)) == (200, 64)
+
+
+def test_command_reports_provider_failures_without_a_traceback(monkeypatch):
+    import apps.feed.providers as providers
+    from django.core.management import CommandError
+
+    class Down(FixedProvider):
+        def fetch_symbols(self):
+            raise ProviderError("GET /v2/assets: connection refused")
+
+    monkeypatch.setattr(providers, "get_provider", lambda name=None: Down([]))
+    with pytest.raises(CommandError, match="connection refused"):
+        call_command("sync_symbols", stdout=StringIO())
+    monkeypatch.undo()
+    with pytest.raises(CommandError, match="unknown market-data provider"):
+        call_command("sync_symbols", "--provider", "bogus", stdout=StringIO())
