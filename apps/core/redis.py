@@ -17,8 +17,15 @@ def _pool(url: str) -> redis.ConnectionPool:
     return redis.ConnectionPool.from_url(url, decode_responses=True, health_check_interval=30)
 
 
+@functools.cache
+def _client(url: str) -> redis.Redis:
+    # One client per process and URL: clients are thread-safe and the pool survives a fork
+    # (redis-py resets it in the child), so there is no reason to build one per call.
+    return redis.Redis(connection_pool=_pool(url))
+
+
 def get_redis() -> redis.Redis:
-    return redis.Redis(connection_pool=_pool(settings.REDIS_URL))
+    return _client(settings.REDIS_URL)
 
 
 def redis_now_ts(client: redis.Redis | None = None) -> float:
