@@ -33,6 +33,7 @@ BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 30.0
 HOUSEKEEPING_SECONDS = 1.0
 ACTIVE_REFRESH_SECONDS = 2.0
+LISTED_REFRESH_SECONDS = 60.0
 CLOCK_REFRESH_SECONDS = 60.0
 PING_SECONDS = 5.0
 MAX_RESUME_GAP_SECONDS = 6 * 3600  # a previous run's last tick older than this opens no gap
@@ -51,13 +52,15 @@ class ConnectionDead(Exception):
 
 class FeedWorker:
     def __init__(self, *, provider: MarketDataProvider, redis, stopping: threading.Event, candles=None,
-                 symbols: list[str] | None = None, active_symbols=active_race_symbols):
+                 symbols: list[str] | None = None, active_symbols=active_race_symbols, listed_symbols=None):
         self.provider = provider
         self.active_symbols = active_symbols  # () -> set of symbols snapshotted every second
         self.redis = redis
         self.stopping = stopping
-        # The simulator streams every symbol it lists; real providers get our stock list.
+        # The simulator streams every symbol it lists; real providers get our stock list, and
+        # stocks a symbol sync lists later are subscribed within LISTED_REFRESH_SECONDS.
         self.symbols = symbols
+        self.listed_symbols = listed_symbols  # () -> list of symbols, or None
         self.ingestor = Ingestor(provider=provider, redis=redis, candles=candles, clock_offset=self._clock_offset())
         self.connected = False
         self.gap_from: float | None = None
@@ -65,6 +68,7 @@ class FeedWorker:
         self.attempt = 0
         self.connections = 0
         self._last_housekeeping = self._last_active = self._last_clock = 0.0
+        self._last_listed = time.monotonic()
         self._last_frame = self._last_data = self._last_ping = time.monotonic()
 
     # ------------------------------------------------------------------ setup
@@ -94,6 +98,22 @@ class FeedWorker:
         except Exception as exc:
             log.warning("could not read the active races: %s", exc)
         self._last_active = time.monotonic()
+
+    def subscribe_new(self, ws) -> list[str]:
+        """Subscribe the open stream to stocks listed since it was opened."""
+        self._last_listed = time.monotonic()
+        try:
+            listed = list(self.listed_symbols())
+        except Exception as exc:
+            log.warning("could not read the listed stocks: %s", exc)
+            return []
+        new = sorted(set(listed) - set(self.symbols or []))
+        if new:
+            for message in self.provider.subscribe_messages(new):
+                ws.send(message)
+            self.symbols = sorted(set(self.symbols or []) | set(new))
+            log.info("subscribed %d newly listed symbols: %s", len(new), ", ".join(new[:20]))
+        return new
 
     def warm_up(self) -> None:
         """Before data flows: the active races (so their first snapshots are on the fast grid)
@@ -245,6 +265,8 @@ class FeedWorker:
             self._last_clock = now
         if now - self._last_active >= ACTIVE_REFRESH_SECONDS:
             self.refresh_active()
+        if self.listed_symbols is not None and now - self._last_listed >= LISTED_REFRESH_SECONDS:
+            self.subscribe_new(ws)
         if drained and self.gap_from is None and ingestor.last_ts is not None and now - self._last_data > stale_after:
             self.gap_from, self.gap_reason = ingestor.last_ts, DataGap.Reason.SILENCE
             log.warning("no data from %s for %.1f s: quotes are stale", self.provider.name, now - self._last_data)

@@ -66,3 +66,21 @@ def test_exchange_sim_replays_when_the_provider_is_replay(db, captured_server, s
     assert isinstance(engine, ReplayEngine) and engine.window == 6.0
     assert "AAPL" in [x.symbol for x in captured_server["listings"]]
     assert captured_server["mode"] == "replay 10x"
+
+
+def test_stocks_listed_later_are_subscribed_on_the_open_stream(db, demo_stocks, captured_worker):
+    from apps.market.models import Stock
+
+    call_command("run_market_data", provider="alpaca")
+    worker = captured_worker["worker"]
+    sent = []
+
+    class Socket:
+        def send(self, message):
+            sent.append(message)
+
+    assert worker.subscribe_new(Socket()) == []
+    Stock.objects.create(symbol="NEWCO", name="New Co", sector="Technology")
+    assert worker.subscribe_new(Socket()) == ["NEWCO"]
+    assert sent == ['{"action":"subscribe","trades":["NEWCO"],"quotes":["NEWCO"]}']
+    assert "NEWCO" in worker.symbols

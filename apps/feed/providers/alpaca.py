@@ -137,6 +137,9 @@ class AlpacaProvider(MarketDataProvider):
         subscribe = {"action": "subscribe", "trades": symbols, "quotes": symbols}
         return [orjson.dumps(auth).decode(), orjson.dumps(subscribe).decode()]
 
+    def subscribe_messages(self, symbols: list[str]) -> list[str]:
+        return self.on_open_messages(symbols)[1:]  # no second auth on an open stream
+
     def handshake(self, ws, symbols: list[str]) -> None:
         """Authenticate, wait for Alpaca's answer, then subscribe (its documented order)."""
         auth, subscribe = self.on_open_messages(symbols)

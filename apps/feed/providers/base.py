@@ -92,6 +92,10 @@ class MarketDataProvider(ABC):
     def on_open_messages(self, symbols: list[str]) -> list[str]:
         """Authentication and subscription frames to send once the socket is open."""
 
+    def subscribe_messages(self, symbols: list[str]) -> list[str]:
+        """Frames that add symbols to an open, authenticated stream."""
+        return self.on_open_messages(symbols)
+
     def handshake(self, ws, symbols: list[str]) -> None:
         """Open the stream on a connected websocket-client socket: by default, send the
         opening frames. Providers that must hear back between frames override it."""

@@ -14,6 +14,10 @@ from apps.market.candles import CandleBuilder
 from apps.market.models import Stock
 
 
+def listed_symbols() -> list[str]:
+    return list(Stock.objects.filter(is_active=True).order_by("symbol").values_list("symbol", flat=True))
+
+
 class Command(WorkerCommand):
     help = "Market-data worker: one WebSocket to the provider, quotes to Redis, snapshots and candles to PostgreSQL."
     worker_name = "market-data"
@@ -24,11 +28,12 @@ class Command(WorkerCommand):
 
     def run(self, **options):
         provider = get_provider(options["provider"])
-        listed = list(Stock.objects.filter(is_active=True).order_by("symbol").values_list("symbol", flat=True))
+        listed = listed_symbols()
         # The simulator and the replay stream everything they list: subscribe to "*".
-        symbols = None if provider.name in ("simulator", "replay") else listed
+        everything = provider.name in ("simulator", "replay")
         worker = FeedWorker(provider=provider, redis=get_redis(), stopping=self.stopping, candles=CandleBuilder(),
-                            symbols=symbols)
+                            symbols=None if everything else listed,
+                            listed_symbols=None if everything else listed_symbols)
         worker.resume(listed)
         self.log.info("market-data worker: provider %s, %d listed symbols", provider.name, len(listed))
         worker.run()
