@@ -63,6 +63,7 @@ def main():
     parser.add_argument("--clients", type=int, default=2, help="load-generator processes")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--profile", metavar="DIR", help="run each server under cProfile, writing DIR/server<i>.prof")
     args = parser.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -75,8 +76,10 @@ def main():
     connection.close()
 
     bin_dir = ws_setup.BASE_DIR / ".venv" / "bin"
-    servers = [subprocess.Popen([str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(PORT0 + i), "-v", "0",
-                                 "stockrace.asgi:application"], cwd=ws_setup.BASE_DIR, env=env)
+    # A listen backlog above Twisted's default 50, so thousands of viewers can connect at once.
+    prefix = lambda i: [sys.executable, "-m", "cProfile", "-o", f"{args.profile}/server{i}.prof"] if args.profile else []
+    servers = [subprocess.Popen([*prefix(i), str(bin_dir / "daphne"), "-e", f"tcp:port={PORT0 + i}:interface=127.0.0.1:backlog=4096",
+                                 "-v", "0", "stockrace.asgi:application"], cwd=ws_setup.BASE_DIR, env=env)
                for i in range(args.servers)]
     engine = subprocess.Popen([sys.executable, "manage.py", "run_race_engine"], cwd=ws_setup.BASE_DIR, env=env)
     procs = [*servers, engine]
