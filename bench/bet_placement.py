@@ -22,7 +22,9 @@ What it does:
    that every balance equals the sum of its ledger;
 6. with ``--baseline``, measures the same servers' floor the same way: an anonymous
    GET /api/v1/me/ that DRF answers 401 before any database or Redis call. The bet path
-   cannot be faster than that.
+   cannot be faster than that;
+7. with ``--service``, calls ``bet_place`` directly from ``--service-procs`` processes (no HTTP, no
+   server): what the placement path itself (Redis, the statement, the confirmation) can do.
 
 The load generator is a few lines of asyncio writing prebuilt requests: it costs far less
 CPU per request than the server, and its CPU time is reported so the split is visible.
@@ -302,6 +304,65 @@ def report(label: str, stats: dict, seconds: float) -> None:
           f"{stats['client_cpu']:.1f} s (whole phase)")
 
 
+def service_process(index: int, database_url: str, user_ids: list[int], races: list, start_at: float,
+                    warmup: float, seconds: float, queue: mp.Queue) -> None:
+    """Call bet_place in a loop, no HTTP: what the placement path itself costs."""
+    django_setup(database_url)
+    from django.contrib.auth import get_user_model
+
+    from apps.bets.errors import BetRefused
+    from apps.bets.services import bet_place
+
+    users = list(get_user_model().objects.filter(pk__in=user_ids))
+    rng = random.Random(1000 + index)
+    stats = {"accepted": 0, "latencies": [], "refused": {}}
+    delay = start_at - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    now = time.monotonic()
+    measure_from, stop_at = now + warmup, now + warmup + seconds
+    i = 0
+    while time.monotonic() < stop_at:
+        race_id, symbols = rng.choice(races)
+        started = time.monotonic()
+        try:
+            bet_place(user=users[i % len(users)], race_id=race_id, **json.loads(bet_body(rng, symbols)))
+            ok, code = True, ""
+        except BetRefused as exc:
+            ok, code = False, exc.error_code
+        i += 1
+        if started < measure_from:
+            continue
+        if ok:
+            stats["accepted"] += 1
+            stats["latencies"].append(time.monotonic() - started)
+        else:
+            stats["refused"][code] = stats["refused"].get(code, 0) + 1
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    queue.put({**stats, "cpu": usage.ru_utime + usage.ru_stime})
+
+
+def run_service_phase(args, database_url: str, user_ids: list[int], races: list) -> dict:
+    queue: mp.Queue = mp.Queue()
+    start_at = time.time() + 3.0  # Django starts up in each process first
+    count = args.service_procs
+    procs = [mp.Process(target=service_process, args=(i, database_url, user_ids[i::count], races, start_at,
+                                                      args.warmup, args.seconds, queue))
+             for i in range(count)]
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    refused: dict[str, int] = {}
+    for r in results:
+        for k, v in r["refused"].items():
+            refused[k] = refused.get(k, 0) + v
+    return {"accepted": sum(r["accepted"] for r in results),
+            "latencies": sorted(x for r in results for x in r["latencies"]), "refused": refused,
+            "server_cpu": 0.0, "client_cpu": sum(r["cpu"] for r in results)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--servers", type=int, default=2, help="daphne processes")
@@ -312,6 +373,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--redis-db", type=int, default=4, help="Redis database for the run (flushed)")
+    parser.add_argument("--service", action="store_true",
+                        help="then call bet_place directly (no HTTP) from --service-procs processes")
+    parser.add_argument("--service-procs", type=int, default=6)
     parser.add_argument("--baseline", action="store_true",
                         help="then measure the same stack's floor: anonymous GET /api/v1/me/ (401, no I/O)")
     args = parser.parse_args()
@@ -340,6 +404,13 @@ def main() -> int:
             p.terminate()
         for p in servers:
             p.wait(timeout=20)
+    service = None
+    if args.service:
+        from django.contrib.auth import get_user_model
+
+        user_ids = list(get_user_model().objects.filter(username__startswith="bench").values_list("pk", flat=True))
+        connection.close()
+        service = run_service_phase(args, database_url, user_ids, races)
 
     from django.db.models import Sum
 
@@ -358,6 +429,9 @@ def main() -> int:
     report("accepted bets", bets, args.seconds)
     if floor is not None:
         report("baseline GET /api/v1/me/ -> 401 (no I/O)", floor, args.seconds)
+    if service is not None:
+        report(f"bet_place called directly by {args.service_procs} processes (no HTTP; CPU is theirs)", service,
+               args.seconds)
     print(f"bets stored: {Bet.objects.count()}; sum of balances {balances} == sum of ledger {ledger}: "
           f"{balances == ledger}; accounts whose balance != their ledger: {bad}")
     return 0 if balances == ledger and bad == 0 else 1
