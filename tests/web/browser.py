@@ -42,9 +42,10 @@ def database_url() -> str:
     return f"postgresql://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def subprocess_env() -> dict[str, str]:
+def subprocess_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     # STOCKRACE_TESTING: same password hasher, throttles and Redis test database as this process.
-    env = {**os.environ, "DATABASE_URL": database_url(), "STOCKRACE_TESTING": "1", "DB_CONN_MAX_AGE": "0"}
+    env = {**os.environ, "DATABASE_URL": database_url(), "STOCKRACE_TESTING": "1", "DB_CONN_MAX_AGE": "0",
+           **(extra or {})}
     env.pop("PYTEST_CURRENT_TEST", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return env
@@ -53,11 +54,11 @@ def subprocess_env() -> dict[str, str]:
 class Process:
     """A subprocess whose stderr goes to a log file under test-artifacts/, stopped with SIGTERM."""
 
-    def __init__(self, name: str, args: list[str]):
+    def __init__(self, name: str, args: list[str], env: dict[str, str] | None = None):
         ARTIFACTS.mkdir(exist_ok=True)
         self.log_path = ARTIFACTS / f"{name}.log"
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(args, cwd=BASE_DIR, env=subprocess_env(), stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(args, cwd=BASE_DIR, env=subprocess_env(env), stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=subprocess.STDOUT)
 
     def alive(self) -> bool:
@@ -101,5 +102,6 @@ class Server(Process):
         raise RuntimeError(f"daphne did not answer on {self.url}:\n{self.tail()}")
 
 
-def race_engine() -> Process:
-    return Process("race-engine", [sys.executable, "manage.py", "run_race_engine"])
+def race_engine(**settings_env: str) -> Process:
+    """The race engine process; keyword arguments are settings passed through its environment."""
+    return Process("race-engine", [sys.executable, "manage.py", "run_race_engine"], env=settings_env)

@@ -149,7 +149,8 @@ def test_new_player_bets_watches_the_race_and_sees_the_result(server, browser, t
         # The start: opening prices locked; the room tells the page, which swaps in the running state.
         assert lifecycle.race_start(race_id=race.pk, now=race.starts_at)
         page.wait_for_selector("#race-head[data-state=running]")
-        engine = race_engine()
+        # Quotes go stale after 3 s here, so the stale marker shows once the test stops writing them.
+        engine = race_engine(MARKET_DATA_STALE_SECONDS="3")
         try:
             page.wait_for_function("Number(document.getElementById('track').dataset.seq || -1) >= 1", timeout=20_000)
             before = page.evaluate(HORSES_JS)
@@ -161,6 +162,8 @@ def test_new_player_bets_watches_the_race_and_sees_the_result(server, browser, t
             assert page.get_attribute("#track .lane[data-symbol=AAPL]", "data-rank") == "1"
             assert page.inner_text("#track .lane[data-symbol=AAPL] [data-pct-label]").startswith("+1.5")
             shot(page, "browser-2-race-running")
+            page.wait_for_selector("#track [data-stale-flag]:not([hidden])")
+            assert page.locator("#track .lane.is-stale").count() == len(SYMBOLS)
         finally:
             engine.stop()
 
