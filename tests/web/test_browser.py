@@ -156,6 +156,8 @@ def test_new_player_bets_watches_the_race_and_sees_the_result(server, browser, t
             before = page.evaluate(HORSES_JS)
             write_quotes({"AAPL": 231.5, "MSFT": 411.0, "NVDA": 135.4})
             page.wait_for_function(HORSES_MOVED_JS, arg=before)
+            # NVDA (+0.3%) passed MSFT (-0.96%): its lane flashes the overtake.
+            page.wait_for_selector("#track .lane[data-symbol=NVDA].overtake", timeout=3_000)
             page.wait_for_timeout(1_200)  # let the CSS transition finish for the screenshot
             after = page.evaluate(HORSES_JS)
             assert after != before
