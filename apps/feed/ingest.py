@@ -165,13 +165,13 @@ class Ingestor:
         except Exception as exc:
             self.grid.give_back(rows, SNAPSHOT_BACKLOG_LIMIT)
             log.warning("snapshots not written (%d kept for the next try): %s", len(self.grid.rows), exc)
-            _reset_connection()
+            reset_db_connection()
         if self.candles is not None:
             try:
                 candles_written = self.candles.flush()
             except Exception as exc:
                 log.warning("candles not written (kept for the next try): %s", exc)
-                _reset_connection()
+                reset_db_connection()
         return written, candles_written
 
     def maybe_flush(self, now: float, idle: bool = False) -> None:
@@ -208,7 +208,8 @@ class Ingestor:
             self._last_drop_log = now
 
 
-def _reset_connection() -> None:
+def reset_db_connection() -> None:
+    """After a failed query: a worker holds its connection for ever, so drop a broken one."""
     from django.db import connection
 
     try:

@@ -20,7 +20,7 @@ from django.conf import settings
 
 from apps.core.redis import redis_now_ts
 from apps.feed.backfill import backfill_gap
-from apps.feed.ingest import DB_FLUSH_SECONDS, Ingestor, new_york_day
+from apps.feed.ingest import DB_FLUSH_SECONDS, Ingestor, new_york_day, reset_db_connection
 from apps.feed.models import DataGap
 from apps.feed.providers.base import MarketDataProvider, ProviderError
 from apps.feed.selectors import active_race_symbols
@@ -97,6 +97,7 @@ class FeedWorker:
             self.ingestor.grid.active = set(self.active_symbols())
         except Exception as exc:
             log.warning("could not read the active races: %s", exc)
+            reset_db_connection()
         self._last_active = time.monotonic()
 
     def subscribe_new(self, ws) -> list[str]:
@@ -106,6 +107,7 @@ class FeedWorker:
             listed = list(self.listed_symbols())
         except Exception as exc:
             log.warning("could not read the listed stocks: %s", exc)
+            reset_db_connection()
             return []
         new = sorted(set(listed) - set(self.symbols or []))
         if new:
@@ -251,6 +253,7 @@ class FeedWorker:
                            backfilled=backfilled, backfilled_trades=count, note=note)
         except Exception as exc:
             log.warning("could not record the data gap: %s", exc)
+            reset_db_connection()
 
     # ------------------------------------------------------------------ every second
     def housekeeping(self, ws, *, idle: bool, drained: bool = False) -> None:
