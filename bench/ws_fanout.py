@@ -63,9 +63,12 @@ def main():
     parser.add_argument("--clients", type=int, default=2, help="load-generator processes")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--server", choices=("daphne", "uvicorn"), default="daphne",
+                        help="uvicorn: uvloop + httptools + websockets-sansio, no per-message deflate")
     parser.add_argument("--profile", metavar="DIR", help="run each server under cProfile, writing DIR/server<i>.prof")
     args = parser.parse_args()
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the clean-up below on SIGTERM too
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # inherited by servers and clients
     ws_setup.setup_django()
@@ -78,8 +81,15 @@ def main():
     bin_dir = ws_setup.BASE_DIR / ".venv" / "bin"
     # A listen backlog above Twisted's default 50, so thousands of viewers can connect at once.
     prefix = lambda i: [sys.executable, "-m", "cProfile", "-o", f"{args.profile}/server{i}.prof"] if args.profile else []
-    servers = [subprocess.Popen([*prefix(i), str(bin_dir / "daphne"), "-e", f"tcp:port={PORT0 + i}:interface=127.0.0.1:backlog=4096",
-                                 "-v", "0", "stockrace.asgi:application"], cwd=ws_setup.BASE_DIR, env=env)
+    def server_cmd(i):
+        if args.server == "uvicorn":
+            return [str(bin_dir / "uvicorn"), "stockrace.asgi:application", "--host", "127.0.0.1",
+                    "--port", str(PORT0 + i), "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
+                    "--ws-per-message-deflate", "false", "--no-access-log", "--backlog", "4096", "--log-level", "warning"]
+        return [str(bin_dir / "daphne"), "-e", f"tcp:port={PORT0 + i}:interface=127.0.0.1:backlog=4096",
+                "-v", "0", "stockrace.asgi:application"]
+
+    servers = [subprocess.Popen([*prefix(i), *server_cmd(i)], cwd=ws_setup.BASE_DIR, env=env)
                for i in range(args.servers)]
     engine = subprocess.Popen([sys.executable, "manage.py", "run_race_engine"], cwd=ws_setup.BASE_DIR, env=env)
     procs = [*servers, engine]

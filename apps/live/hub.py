@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 DRAIN_INTERVAL = 0.05  # how often backed-up viewers are retried
 HEALTH_INTERVAL = 5.0
 HEALTH_TTL = 15
+HUB_REDIS_CONNECTIONS = 32  # per ASGI process, including the pub/sub one
 _FRAME_HEAD = b'{"type":"frame","race":'
 _SEQ = b'"seq":'
 
@@ -45,7 +46,10 @@ def frame_seq(data: bytes) -> int | None:
 class Hub:
     def __init__(self):
         self.process_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self.redis = aioredis.Redis.from_url(settings.REDIS_URL, health_check_interval=30)
+        # A blocking pool: a burst of snapshots (thousands of viewers reconnecting at once)
+        # waits for a free connection instead of failing with "Too many connections".
+        self.redis = aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(
+            settings.REDIS_URL, max_connections=HUB_REDIS_CONNECTIONS, timeout=20, health_check_interval=30))
         self.pubsub = self.redis.pubsub()
         self.rooms: dict[str, set[Viewer]] = {}
         self.confirmed: dict[str, asyncio.Future] = {}

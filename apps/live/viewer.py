@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import deque
 
-from apps.live.backpressure import Send, outbound_probe, prepared_sender, unwrap_send
+from apps.live.backpressure import Send, outbound_probe, prepared_sender, unwrap_send, ws_text_frame
 
 log = logging.getLogger(__name__)
 
@@ -22,26 +22,24 @@ FRAME, PING, EVENT = "frame", "ping", "event"
 
 class Outgoing:
     """A message serialised once per process and shared by every viewer it goes to: as an ASGI
-    message, and (for daphne) as one autobahn PreparedMessage, framed once on first use."""
+    message, and as one WebSocket frame (bytes), framed once on first use."""
 
-    __slots__ = ("kind", "seq", "message", "_prepared")
+    __slots__ = ("kind", "seq", "message", "_wire")
 
     def __init__(self, kind: str, seq: int | None, message: dict):
         self.kind = kind
         self.seq = seq  # the frame's sequence number (frames only)
         self.message = message  # {"type": "websocket.send", "text": ...}
-        self._prepared = None
+        self._wire = None
 
     @classmethod
     def of(cls, kind: str, text: str, seq: int | None = None) -> Outgoing:
         return cls(kind, seq, {"type": "websocket.send", "text": text})
 
-    def prepared(self):
-        if self._prepared is None:
-            from autobahn.websocket.protocol import PreparedMessage
-
-            self._prepared = PreparedMessage(self.message["text"].encode(), False, False, False)
-        return self._prepared
+    def wire(self) -> bytes:
+        if self._wire is None:
+            self._wire = ws_text_frame(self.message["text"].encode())
+        return self._wire
 
 
 class Viewer:
@@ -119,7 +117,8 @@ class Viewer:
             self.frame_floor = out.seq
         try:
             if self.send_prepared is not None:
-                self.send_prepared(out.prepared())
+                if not self.send_prepared(out.wire()):
+                    self.closed = True
             else:
                 await self.send(out.message)
         except Exception:  # noqa: BLE001 - a socket that went away; its consumer cleans up

@@ -65,6 +65,6 @@ def test_non_reading_viewer_is_conflated_and_memory_stays_bounded(tmp_path):
     finally:
         stop(server)
     sent = FRAMES * FRAME_BYTES
-    assert process["race_viewers"] == 1 and process["backlogged"] == 1
+    assert process["race_viewers"] == 1
     assert process["conflated"] > FRAMES * 0.9, process
     assert rss_growth < sent / 4, f"server grew {rss_growth / 1e6:.1f} MB for {sent / 1e6:.0f} MB sent"
