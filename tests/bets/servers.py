@@ -1,7 +1,9 @@
 """Real ASGI servers (daphne subprocesses) on the test database, and a tiny HTTP client.
 
 The concurrency tests start more than one process and spread their requests over them, so
-the transactions race across processes as well as across the threads of one process.
+the transactions race across processes as well as across the threads of one process (each
+request has a thread and a pooled connection of its own; the pool is large enough that 200
+requests queued on one player's row lock never wait out the pool's timeout).
 """
 from __future__ import annotations
 
@@ -48,7 +50,7 @@ class Servers:
     def __init__(self, count: int, env: dict[str, str]):
         self.ports = free_ports(count)
         self.env = {**os.environ, "DATABASE_URL": database_url(), "STOCKRACE_TESTING": "1",
-                    "DB_CONN_MAX_AGE": "60", **env}
+                    "DB_POOL_MAX_SIZE": "50", **env}
         self.env.pop("PYTEST_CURRENT_TEST", None)
         self.procs: list[subprocess.Popen] = []
 
