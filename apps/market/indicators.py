@@ -82,7 +82,8 @@ def rsi(closes: Sequence[float], period: int = 14) -> Series:
 
 def _rsi_value(avg_gain: float, avg_loss: float) -> float:
     total = avg_gain + avg_loss
-    return 100.0 * avg_gain / total if total > 0 else 0.0
+    # min(): 100 * g / g can round to 100.00000000000001 in floating point.
+    return min(100.0, 100.0 * avg_gain / total) if total > 0 else 0.0
 
 
 def macd(closes: Sequence[float], fast: int = 12, slow: int = 26, signal: int = 9) -> tuple[Series, Series, Series]:

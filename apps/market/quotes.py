@@ -10,13 +10,16 @@ the API and /healthz.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 
+import orjson
 import redis
+from django.conf import settings
 
 QUOTE_KEY = "quote:{}"
-QUOTE_CHANNEL = "quotes:{}"
+# Pub/sub channels are server-wide (not per Redis database): the prefix keeps a test run and
+# a demo on one server apart (settings.REDIS_PUBSUB_PREFIX is empty in production).
+QUOTE_CHANNEL = settings.REDIS_PUBSUB_PREFIX + "quotes:{}"
 FEED_KEY = "md:feed"
 
 
@@ -40,7 +43,7 @@ def write_quote(pipe: redis.client.Pipeline, quote: Quote) -> None:
     fields = {"price": quote.price, "volume": quote.volume, "ts": quote.ts, "recv": quote.recv,
               "bid": "" if quote.bid is None else quote.bid, "ask": "" if quote.ask is None else quote.ask}
     pipe.hset(QUOTE_KEY.format(quote.symbol), mapping=fields)
-    pipe.publish(QUOTE_CHANNEL.format(quote.symbol), json.dumps(quote.as_dict(), separators=(",", ":")))
+    pipe.publish(QUOTE_CHANNEL.format(quote.symbol), orjson.dumps(quote.as_dict()))
 
 
 def _parse(symbol: str, raw: dict) -> Quote | None:

@@ -17,7 +17,7 @@ from apps.feed.selectors import gaps_overlapping
 from apps.feed.services import datagap_record
 from apps.feed.snapshots import SnapshotGrid
 from apps.feed.worker import BACKOFF_CAP_SECONDS, backoff_delay
-from apps.market.quotes import FEED_KEY, read_quotes
+from apps.market.quotes import FEED_KEY, QUOTE_CHANNEL, read_quotes
 
 T0 = 1_790_000_000.0
 
@@ -44,7 +44,7 @@ def make_ingestor(redis_client, *, active=(), active_seconds=1.0, idle_seconds=1
 
 def test_latest_quote_and_feed_state_go_to_redis_and_every_change_is_published(redis_client):
     pubsub = redis_client.pubsub()
-    pubsub.subscribe("quotes:SIM001")
+    pubsub.subscribe(QUOTE_CHANNEL.format("SIM001"))
     pubsub.get_message(timeout=1)
     ingestor = make_ingestor(redis_client)
     ingestor.on_frame(frame(trade("SIM001", 200.0, T0, 100), quote("SIM001", 199.9, 200.1, T0 + 0.1)))
