@@ -52,6 +52,11 @@ REDIS_TEST_DB = env.int("REDIS_TEST_DB", 15, min=1, max=15)
 if TESTING:
     REDIS_URL = config.redis_url_with_db(REDIS_URL, REDIS_TEST_DB)
     os.environ["REDIS_URL"] = REDIS_URL
+# Redis pub/sub channels are server-wide, not per database: a test run beside a running demo
+# on the same server must not hear the demo's channels, nor the demo the tests'.
+REDIS_PUBSUB_PREFIX = env.str("REDIS_PUBSUB_PREFIX", f"t{REDIS_TEST_DB}:" if TESTING else "")
+if TESTING:
+    os.environ["REDIS_PUBSUB_PREFIX"] = REDIS_PUBSUB_PREFIX  # servers started by tests agree
 
 DATABASES = {"default": config.parse_database_url(DATABASE_URL, env.errors)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", 0, min=0)
@@ -82,7 +87,7 @@ CHANNEL_LAYERS = {
         # The pub/sub layer: each ASGI process gets one copy of a group message and only for
         # groups its own clients joined (see docs/ARCHITECTURE.md).
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": "sr"},
+        "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": f"{REDIS_PUBSUB_PREFIX}sr"},
     }
 }
 
@@ -284,6 +289,15 @@ CELERY_BEAT_SCHEDULE.update({
     },
     "market-symbols-hourly": {"task": "market.sync_symbols", "kwargs": {"full": False}, "schedule": crontab(minute=5)},
 })
+
+# ----------------------------------------------------------------------------- live race rooms
+# The engine's Redis lease: a standby takes over within LEASE_MS + POLL_SECONDS of a crash.
+LIVE_ENGINE_LEASE_MS = env.int("LIVE_ENGINE_LEASE_MS", 1000, min=300, max=60000)
+LIVE_ENGINE_POLL_SECONDS = env.float("LIVE_ENGINE_POLL_SECONDS", 0.2, min=0.05, max=10)
+# Room heartbeat ({"type":"ping"}) interval, and the outbound bytes a viewer may have queued
+# in the server before its frames are conflated (latest frame only).
+LIVE_WS_HEARTBEAT_SECONDS = env.float("LIVE_WS_HEARTBEAT_SECONDS", 15.0, min=0.5)
+LIVE_WS_MAX_BUFFER_BYTES = env.int("LIVE_WS_MAX_BUFFER_BYTES", 65536, min=1024)
 
 # ----------------------------------------------------------------------------- game rules
 SIGNUP_BONUS = env.int("SIGNUP_BONUS", 1000, min=0)
