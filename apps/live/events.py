@@ -9,14 +9,16 @@ The JSON shapes viewers receive are documented in docs/ARCHITECTURE-live.md.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from apps.core.redis import get_redis, redis_now_ts
+from apps.core.redis import get_redis
 from apps.live import keys
 
 log = logging.getLogger(__name__)
@@ -39,17 +41,38 @@ def dumps(obj: dict) -> str:
     return json.dumps(obj, cls=DjangoJSONEncoder, separators=(",", ":"))
 
 
+# One round trip per event: Redis TIME is read inside the script and spliced into the JSON
+# (``head`` + time + ``tail``), then the event is published (and, for rooms, kept).
+_PUBLISH = """
+local t = redis.call('TIME')
+local message = ARGV[1] .. t[1] .. '.' .. string.format('%06d', tonumber(t[2])) .. ARGV[2]
+if KEYS[2] then
+  redis.call('HSET', KEYS[2], ARGV[3], message)
+  redis.call('EXPIRE', KEYS[2], ARGV[4])
+end
+redis.call('PUBLISH', KEYS[1], message)
+return message
+"""
+
+
+@functools.cache
+def _script(url: str):
+    # One client and one registered script per process (get_redis() builds a client per call).
+    return get_redis().register_script(_PUBLISH)
+
+
+def _publish(keys_: list[str], head: str, tail: str, *extra) -> str:
+    return _script(settings.REDIS_URL)(keys=keys_, args=[head, tail, *extra])
+
+
 def race_event_publish(*, race_id: int, event_type: str, payload: dict) -> str:
     """Publish one room event now (prefer ``race_event_on_commit`` from services); returns the JSON."""
     _check_type(event_type)
-    client = get_redis()
-    message = dumps({"type": event_type, "race": int(race_id), "at": redis_now_ts(client), "data": payload})
-    pipe = client.pipeline(transaction=True)
-    pipe.hset(keys.RACE_EVENTS.format(int(race_id)), event_type, message)
-    pipe.expire(keys.RACE_EVENTS.format(int(race_id)), RACE_EVENTS_TTL_SECONDS)
-    pipe.publish(keys.race_channel(race_id), message)
-    pipe.execute()
-    return message
+    race_id = int(race_id)
+    head = dumps({"type": event_type, "race": race_id})[:-1] + ',"at":'
+    tail = ',"data":' + dumps(payload) + "}"
+    return _publish([keys.race_channel(race_id), keys.RACE_EVENTS.format(race_id)], head, tail,
+                    event_type, RACE_EVENTS_TTL_SECONDS)
 
 
 def user_event_publish(*, user_id: int, payload: dict) -> str:
@@ -57,10 +80,8 @@ def user_event_publish(*, user_id: int, payload: dict) -> str:
     if not isinstance(payload, dict):
         raise ValueError("A user event payload is a dict with a 'type'.")
     _check_type(payload.get("type"))
-    client = get_redis()
-    message = dumps({**payload, "user": int(user_id), "at": redis_now_ts(client)})
-    client.publish(keys.user_channel(user_id), message)
-    return message
+    body = dumps({**payload, "user": int(user_id)})
+    return _publish([keys.user_channel(user_id)], body[:-1] + ',"at":', "}")
 
 
 def _safely(publish, **kwargs) -> None:
