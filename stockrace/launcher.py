@@ -108,7 +108,7 @@ def main() -> int:
         return 130
     except Exception as exc:
         say(f"could not prepare the stack: {exc}")
-        _stop_embedded({"any": "1"} if not os.environ.get("STOCKRACE_KEEP_SERVICES") else {})
+        _stop_embedded(embedded_urls)
         return 1
 
     env = dict(os.environ)
@@ -153,12 +153,17 @@ def _kill_group(proc: subprocess.Popen, sig: int, only_leader: bool = False) -> 
         pass
 
 
-def _stop_embedded(embedded_urls: dict) -> None:
-    if not embedded_urls:
-        return
+def _stop_embedded(embedded_urls: dict[str, str]) -> None:
+    """Stop the embedded servers this launcher started. Servers that were already running
+    (another checkout's tests, a `manage.py shell` that started them) belong to whoever
+    started them: they are left alone, and we say so."""
     from stockrace import embedded
 
-    embedded.stop_all()
+    embedded.stop_all(only_started_here=True)
+    used = {{"DATABASE_URL": "postgres", "REDIS_URL": "redis"}[key] for key in embedded_urls}
+    kept = used - embedded.started_here
+    if kept:
+        say(f"left running ({', '.join(sorted(kept))}: already up before make run); `make stop` stops them")
 
 
 if __name__ == "__main__":
