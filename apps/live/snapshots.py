@@ -7,7 +7,6 @@ events and Redis TIME are read in one pipelined round trip.
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 
@@ -24,17 +23,13 @@ STATE_CACHE_SECONDS = 1.0
 
 
 def _odds(race_id: int) -> dict | None:
-    """Winner odds from the bets app's selector when it exists (apps.bets.selectors.race_odds)."""
+    """Winner odds from the bets app's selector (apps.bets.selectors.race_odds), when present."""
     try:
         from apps.bets.selectors import race_odds
     except ImportError:
         return None
     try:
-        params = inspect.signature(race_odds).parameters
-        if "race_id" in params:
-            odds = race_odds(race_id=race_id)
-        else:
-            odds = race_odds(race=Race.objects.get(pk=race_id))
+        odds = race_odds(race_id)  # accepts a Race or its id
     except Exception:  # noqa: BLE001 - the room still opens without odds
         log.warning("snapshot: odds of race %s unavailable", race_id, exc_info=True)
         return None
