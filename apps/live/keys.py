@@ -4,15 +4,14 @@ Documented in docs/ARCHITECTURE-live.md; other apps (health, admin) read the ``W
 """
 from __future__ import annotations
 
-import functools
-
 from django.conf import settings
 
 # Pub/sub: one channel per race (frames and room events, in publish order) and per user.
-# Redis pub/sub ignores the database number, so channel names carry it: the demo (db 0) and
-# test runs (REDIS_TEST_DB) on one server never hear each other.
-RACE_CHANNEL = "live:{db}:race:{id}"
-USER_CHANNEL = "live:{db}:user:{id}"
+# Redis pub/sub ignores the database number, so channel names start with
+# settings.REDIS_PUBSUB_PREFIX (empty in production, "t6:" for a test run on db 6): a demo and
+# test runs on one server never hear each other.
+RACE_CHANNEL = "{prefix}live:race:{id}"
+USER_CHANNEL = "{prefix}live:user:{id}"
 
 # The last frame of each race (the snapshot's positions) and its frame sequence counter.
 RACE_LAST_FRAME = "live:race:{}:last"
@@ -32,23 +31,16 @@ WS_PROCESS = "live:ws:{}"
 WS_PROCESSES = "live:ws:procs"
 
 
-@functools.cache
-def _db(url: str) -> int:
-    from apps.core.redis import get_redis
-
-    return int(get_redis().connection_pool.connection_kwargs.get("db", 0))
-
-
 def race_channel_prefix() -> str:
-    return f"live:{_db(settings.REDIS_URL)}:race:"
+    return f"{settings.REDIS_PUBSUB_PREFIX}live:race:"
 
 
 def race_channel(race_id: int) -> str:
-    return RACE_CHANNEL.format(db=_db(settings.REDIS_URL), id=int(race_id))
+    return RACE_CHANNEL.format(prefix=settings.REDIS_PUBSUB_PREFIX, id=int(race_id))
 
 
 def user_channel(user_id: int) -> str:
-    return USER_CHANNEL.format(db=_db(settings.REDIS_URL), id=int(user_id))
+    return USER_CHANNEL.format(prefix=settings.REDIS_PUBSUB_PREFIX, id=int(user_id))
 
 
 def race_id_of(channel: str) -> int | None:
