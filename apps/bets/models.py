@@ -17,7 +17,9 @@ class Bet(models.Model):
         LOST = "lost"
         REFUNDED = "refunded"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bets")
+    # No index of its own: bet_user_recent (user, -id) serves every lookup by user.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bets",
+                             db_index=False)
     race = models.ForeignKey("races.Race", on_delete=models.PROTECT, related_name="bets")
     kind = models.CharField(max_length=8, choices=Kind.choices)
     stake = models.BigIntegerField()
@@ -37,7 +39,6 @@ class Bet(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [
-            models.Index(fields=["race", "status"], name="bet_race_status"),  # settlement
             models.Index(fields=["user", "-id"], name="bet_user_recent"),  # GET /me/bets/
         ]
         constraints = [
