@@ -1,37 +1,42 @@
-"""Race events for the live rooms, published only after the transaction commits.
-
-The live app's ``apps.live.events.race_event_on_commit`` is used when it exists; until then
-the event goes straight to the channel-layer group ``race.{id}`` after commit.
-"""
+"""Race events, published only after the transaction commits: to the race room for every
+viewer, and to each real player's personal channel (/ws/me/) for the toasts."""
 from __future__ import annotations
 
 import logging
 
 from django.db import transaction
 
+from apps.live.events import race_event_on_commit as _room_event_on_commit
+from apps.live.events import user_event_publish
+
 log = logging.getLogger(__name__)
 
 
 def race_event_on_commit(race_id: int, event_type: str, payload: dict | None = None) -> None:
-    try:
-        from apps.live.events import race_event_on_commit as live_event_on_commit
-    except ImportError:
-        live_event_on_commit = None
-    if live_event_on_commit is not None:
-        live_event_on_commit(race_id, event_type, payload or {})
-        return
-    transaction.on_commit(lambda: _group_send(race_id, event_type, payload or {}))
+    _room_event_on_commit(race_id, event_type, payload or {})
 
 
-def _group_send(race_id: int, event_type: str, payload: dict) -> None:
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
+def players_notify_on_commit(*, race_id: int, event_type: str) -> None:
+    """After commit, tell each real player of the race: ``race_started`` (everyone who bet) or
+    ``race_settled`` (with the points the race paid them, from the standings settlement wrote)."""
+    transaction.on_commit(lambda: _notify_players(race_id, event_type))
 
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(f"race.{race_id}", {"type": "race.event", "event": event_type,
-                                                            "race_id": race_id, "payload": payload})
-    except Exception:  # a broadcast must never undo or fail a committed transition
-        log.exception("race %s: could not publish %s", race_id, event_type)
+
+def _notify_players(race_id: int, event_type: str) -> None:
+    from apps.bets.models import Bet
+    from apps.races.models import Race, RaceStanding
+
+    title = Race.objects.filter(pk=race_id).values_list("title", flat=True).first() or "Your race"
+    if event_type == "race_settled":
+        rows = RaceStanding.objects.filter(race_id=race_id).values_list("user_id", "points_won")
+    else:
+        rows = ((user_id, None) for user_id in Bet.objects.filter(race_id=race_id, user__is_house=False)
+                .values_list("user_id", flat=True).distinct())
+    for user_id, payout in rows:
+        payload = {"type": event_type, "race_id": race_id, "title": title}
+        if payout is not None:
+            payload["payout"] = int(payout)
+        try:
+            user_event_publish(user_id=user_id, payload=payload)
+        except Exception:  # the race is committed; a lost toast must not fail the task
+            log.exception("race %s: could not notify player %s of %s", race_id, user_id, event_type)

@@ -104,6 +104,7 @@ def race_start(*, race_id: int, now: datetime | None = None, cause: str = "start
         scheduling.schedule_upcoming_on_commit(race)
         events.race_event_on_commit(race_id, "started", {"at": now.isoformat(),
                                                          "open_prices": {s: str(p) for s, p in prices.items()}})
+        events.players_notify_on_commit(race_id=race_id, event_type="race_started")
     return True
 
 

@@ -214,3 +214,4 @@ def _after_commit(race_id: int, bets: int, payouts: int, paid: int) -> None:
     if badges_evaluate_race_task is not None:
         transaction.on_commit(lambda: badges_evaluate_race_task.delay(race_id))
     events.race_event_on_commit(race_id, "settled", {"bets": bets, "payouts": payouts, "paid": paid})
+    events.players_notify_on_commit(race_id=race_id, event_type="race_settled")

@@ -1,0 +1,49 @@
+"""Players hear about their races on /ws/me/: started, and settled with what it paid them."""
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from apps.core.redis import get_redis
+from apps.live import keys
+from apps.races import lifecycle, settlement
+from apps.races.models import Race
+from tests.races import factories as f
+
+pytestmark = pytest.mark.django_db
+S = Race.State
+
+
+def personal_messages(pubsub) -> list[dict]:
+    out = []
+    while (message := pubsub.get_message(timeout=0.5)) is not None:
+        if message["type"] == "message":
+            out.append(orjson.loads(message["data"]))
+    return out
+
+
+def test_bettors_get_started_and_settled_with_their_payout(django_capture_on_commit_callbacks):
+    alice, bob, house = f.funded_user(name="alice_n"), f.funded_user(name="bob_n"), f.funded_user(is_house=True)
+    race = f.race_in_state(S.OPEN)
+    f.bet(race, alice, symbol="AAA", stake=100, odds="3.0")
+    f.bet(race, bob, symbol="CCC", stake=100, odds="2.5")
+    f.bet(race, house, symbol="AAA", stake=10, odds="3.0")
+    pubsub = get_redis().pubsub()
+    pubsub.subscribe(*(keys.user_channel(u.pk) for u in (alice, bob, house)))
+    personal_messages(pubsub)  # the subscribe confirmations
+
+    f.set_quotes({"AAA": 10.0, "BBB": 20.0, "CCC": 30.0, "DDD": 40.0})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert lifecycle.race_start(race_id=race.pk, now=race.starts_at)
+    started = personal_messages(pubsub)
+    assert sorted((m["type"], m["user"]) for m in started) == sorted(
+        [("race_started", alice.pk), ("race_started", bob.pk)])  # the house hears nothing
+    assert all(m["race_id"] == race.pk and m["title"] == race.title for m in started)
+
+    Race.objects.filter(pk=race.pk).update(state=S.CALCULATING)
+    f.lock_results(race, {"AAA": 2.0, "BBB": 1.0, "CCC": -1.0, "DDD": 0.5})
+    with django_capture_on_commit_callbacks(execute=True):
+        settlement.race_settle(race_id=race.pk)
+    settled = {m["user"]: m for m in personal_messages(pubsub) if m["type"] == "race_settled"}
+    assert set(settled) == {alice.pk, bob.pk}
+    assert settled[alice.pk]["payout"] > 0 and settled[bob.pk]["payout"] == 0
