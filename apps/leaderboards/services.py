@@ -4,6 +4,7 @@ serve reads. Every write here is idempotent: totals are re-summed and set (ZADD,
 so running a sync twice, or late, changes nothing."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
@@ -14,6 +15,8 @@ from apps.core.redis import get_redis
 from apps.leaderboards import periods
 from apps.leaderboards.models import LeaderboardEntry
 from apps.races.models import Race, RaceStanding
+
+log = logging.getLogger(__name__)
 
 BATCH = 5000
 ELIGIBLE = Q(user__is_house=False, user__is_shadow_restricted=False)
@@ -87,12 +90,36 @@ def leaderboard_sync_race(*, race_id: int) -> int:
                      .values_list("user_id", "points_won"))
     _zadd_batches(client, periods.race_redis_key(race_id), standings, replace=True)
     user_ids = [u for u, _ in standings]
+    global_key = periods.redis_key("global", "")
+    ranks_before = _ranks(client, global_key, user_ids)
     for board, period in (("global", ""), ("weekly", week), ("monthly", month)):
         rows = (LeaderboardEntry.objects.filter(board=board, period=period, user_id__in=user_ids).filter(ELIGIBLE)
                 .values_list("user_id", "points"))
         _zadd_batches(client, periods.redis_key(board, period), rows.iterator(chunk_size=BATCH), replace=False)
     client.set(SYNCED_KEY.format(race_id), "1", ex=7 * 24 * 3600)
+    _announce_rank_changes(user_ids, ranks_before, _ranks(client, global_key, user_ids))
     return len(user_ids)
+
+
+def _ranks(client, key: str, user_ids: list[int]) -> list[int | None]:
+    """1-based ranks (best first) of many players in one round trip; None when not on the board."""
+    pipe = client.pipeline(transaction=False)
+    for user_id in user_ids:
+        pipe.zrevrank(key, str(user_id))
+    return [None if r is None else r + 1 for r in pipe.execute()]
+
+
+def _announce_rank_changes(user_ids, before, after) -> None:
+    """Tell players who climbed the global board (the toast "You are #N on the global board")."""
+    from apps.live.events import user_event_publish
+
+    for user_id, old, new in zip(user_ids, before, after):
+        if new is not None and (old is None or new < old):
+            try:
+                user_event_publish(user_id=user_id, payload={"type": "rank_changed", "board": "global",
+                                                             "rank": new, "previous": old})
+            except Exception:  # the board is already right; a lost toast is not worth a retry
+                log.warning("could not announce rank %s to player %s", new, user_id, exc_info=True)
 
 
 def leaderboard_sync_pending(*, race_ids: Iterable[int]) -> int:

@@ -44,6 +44,10 @@ def test_bettors_get_started_and_settled_with_their_payout(django_capture_on_com
     f.lock_results(race, {"AAA": 2.0, "BBB": 1.0, "CCC": -1.0, "DDD": 0.5})
     with django_capture_on_commit_callbacks(execute=True):
         settlement.race_settle(race_id=race.pk)
-    settled = {m["user"]: m for m in personal_messages(pubsub) if m["type"] == "race_settled"}
+    messages = personal_messages(pubsub)
+    settled = {m["user"]: m for m in messages if m["type"] == "race_settled"}
     assert set(settled) == {alice.pk, bob.pk}
     assert settled[alice.pk]["payout"] > 0 and settled[bob.pk]["payout"] == 0
+    # The leaderboard sync after settlement tells players who climbed the global board.
+    ranks = {m["user"]: m["rank"] for m in messages if m["type"] == "rank_changed"}
+    assert ranks[alice.pk] == 1 and house.pk not in ranks
