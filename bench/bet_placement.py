@@ -38,14 +38,11 @@ import multiprocessing as mp
 import os
 import random
 import resource
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
+from _support import BASE_DIR, cpu_seconds, recreate_database, start_daphne
 
 BENCH_DB = "bench_bets"
 
@@ -60,34 +57,6 @@ def django_setup(database_url: str | None = None) -> None:
     import django
 
     django.setup()
-
-
-def bench_database_url(redis_db: int) -> tuple[str, str]:
-    """(DATABASE_URL, REDIS_URL) for the bench: the app's servers, a database and Redis db of its own."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    from stockrace import config, embedded
-
-    if embedded.export_urls():
-        os.environ["STOCKRACE_EMBEDDED"] = "1"  # the embedded stack's local-only defaults (SECRET_KEY)
-    app_url = os.environ["DATABASE_URL"]
-    parts = urlsplit(app_url)
-    bench_url = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-    return bench_url, config.redis_url_with_db(os.environ["REDIS_URL"], redis_db)
-
-
-def recreate_database(app_url: str) -> None:
-    import psycopg
-
-    from stockrace import config
-
-    db = config.parse_database_url(app_url, [])
-    conninfo = psycopg.conninfo.make_conninfo(dbname="postgres", user=db["USER"] or None,
-                                              password=db["PASSWORD"] or None, host=db["HOST"] or None,
-                                              port=db["PORT"] or None)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
 
 
 def seed(players: int, races: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -126,47 +95,6 @@ def seed(players: int, races: int) -> tuple[list[str], list[tuple[int, list[str]
         race_odds_publish(race_id=race.pk)
         race_list.append((race.pk, chosen))
     return [str(AccessToken.for_user(u)) for u in users], race_list
-
-
-def free_ports(count: int, start: int = 8500, end: int = 8600) -> list[int]:
-    ports = []
-    for port in range(start, end):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        ports.append(port)
-        if len(ports) == count:
-            return ports
-    raise SystemExit(f"not enough free ports in {start}-{end}")
-
-
-def start_servers(count: int, env: dict) -> tuple[list[int], list[subprocess.Popen]]:
-    ports = free_ports(count)
-    procs = [subprocess.Popen([sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(p),
-                               "stockrace.asgi:application"], cwd=BASE_DIR, env=env,
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for p in ports]
-    deadline = time.monotonic() + 90
-    for port, proc in zip(ports, procs):
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"daphne on port {port} exited with {proc.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"daphne on port {port} did not start")
-                time.sleep(0.1)
-    return ports, procs
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --------------------------------------------------------------------------- load generator
@@ -380,9 +308,11 @@ def main() -> int:
                         help="then measure the same stack's floor: anonymous GET /api/v1/me/ (401, no I/O)")
     args = parser.parse_args()
 
-    database_url, redis_url = bench_database_url(args.redis_db)
+    from stockrace import config
+
+    database_url = recreate_database(BENCH_DB)
+    redis_url = config.redis_url_with_db(os.environ["REDIS_URL"], args.redis_db)
     print(f"database {BENCH_DB}, redis db {args.redis_db}: migrating...", flush=True)
-    recreate_database(os.environ["DATABASE_URL"])
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DB_POOL_MAX_SIZE": "4",
            "LOG_LEVEL": "ERROR", "BET_RATE_LIMIT_IP": "10000000/min"}
     env.pop("STOCKRACE_TESTING", None)
@@ -395,7 +325,7 @@ def main() -> int:
     connection.close()
     print(f"seeded {len(tokens)} players, {len(races)} open races; starting {args.servers} daphne...", flush=True)
 
-    ports, servers = start_servers(args.servers, env)
+    ports, servers = start_daphne(args.servers, env, range(8500, 8600), quiet=True)
     try:
         bets = run_phase(args, ports, servers, tokens, races, baseline=False)
         floor = run_phase(args, ports, servers, tokens, races, baseline=True) if args.baseline else None

@@ -31,8 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
+from _support import BASE_DIR, recreate_database
 
 BENCH_DB = "bench_portal_candles"
 DATA_DIR = BASE_DIR.parent / "shared" / "data" / "market" / "intraday_1min"
@@ -41,23 +40,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 def setup_database() -> None:
     """Point Django at a fresh database of our own on the app's server, and migrate it."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    import psycopg
-
-    from stockrace import config, embedded
-
-    if embedded.export_urls():
-        os.environ["STOCKRACE_EMBEDDED"] = "1"
-    app_url = os.environ["DATABASE_URL"]
-    db = config.parse_database_url(app_url, [])
-    conninfo = psycopg.conninfo.make_conninfo(dbname="postgres", user=db["USER"] or None,
-                                              password=db["PASSWORD"] or None, host=db["HOST"] or None,
-                                              port=db["PORT"] or None)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    os.environ["DATABASE_URL"] = urlunsplit(urlsplit(app_url)._replace(path=f"/{BENCH_DB}"))
+    os.environ["DATABASE_URL"] = recreate_database(BENCH_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockrace.settings")
     import django
 

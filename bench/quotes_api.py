@@ -24,23 +24,18 @@ import asyncio
 import multiprocessing as mp
 import os
 import resource
-import socket
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
+from _support import cpu_seconds, start_daphne, use_app_services
 PORTS = range(8300, 8400)  # this bench's port range
 
 
 def prepare(symbols: int, redis_db: int) -> tuple[list[str], dict]:
     """Seed the quotes; returns (symbols, environment for the servers)."""
-    from stockrace import config, embedded
+    from stockrace import config
 
-    if embedded.export_urls():
-        os.environ["STOCKRACE_EMBEDDED"] = "1"
+    use_app_services()
     os.environ["REDIS_URL"] = config.redis_url_with_db(os.environ["REDIS_URL"], redis_db)
     os.environ["API_THROTTLE_ANON"] = "100000000/min"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockrace.settings")
@@ -63,47 +58,6 @@ def prepare(symbols: int, redis_db: int) -> tuple[list[str], dict]:
                                 volume=1_000_000 + i, ts=now, recv=now + 3600))  # fresh for the whole run
     pipe.execute()
     return names, dict(os.environ)
-
-
-def free_ports(count: int) -> list[int]:
-    ports = []
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        ports.append(port)
-        if len(ports) == count:
-            return ports
-    raise SystemExit(f"not enough free ports in {PORTS.start}-{PORTS.stop - 1}")
-
-
-def start_servers(count: int, env: dict) -> tuple[list[int], list[subprocess.Popen]]:
-    ports = free_ports(count)
-    procs = [subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(p),
-                               "stockrace.asgi:application"], cwd=BASE_DIR, env=env,
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for p in ports]
-    deadline = time.monotonic() + 90
-    for port, proc in zip(ports, procs):
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"daphne on port {port} exited with {proc.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"daphne on port {port} did not start")
-                time.sleep(0.1)
-    return ports, procs
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
@@ -179,7 +133,7 @@ def main() -> int:
     request = (f"GET /api/v1/quotes/?symbols={','.join(symbols)} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                "Accept: application/json\r\n\r\n").encode()
     print(f"{len(symbols)} symbols; starting {args.servers} daphne...", flush=True)
-    ports, servers = start_servers(args.servers, env)
+    ports, servers = start_daphne(args.servers, env, PORTS)
     try:
         server_cpu = {p.pid: cpu_seconds(p.pid) for p in servers}
         queue: mp.Queue = mp.Queue()

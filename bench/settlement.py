@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
+from _support import recreate_database
 
 BENCH_DB = "bench_races_settlement"
 REDIS_DB = 5
@@ -34,23 +32,9 @@ PCT = [2.5, 1.25, 0.4, -0.3, -1.1, -2.0]
 
 
 def setup() -> None:
-    from urllib.parse import urlsplit, urlunsplit
+    os.environ["DATABASE_URL"] = recreate_database(BENCH_DB)
+    from stockrace import config
 
-    import psycopg
-
-    from stockrace import config, embedded
-
-    if embedded.export_urls():
-        os.environ["STOCKRACE_EMBEDDED"] = "1"
-    app_url = os.environ["DATABASE_URL"]
-    db = config.parse_database_url(app_url, [])
-    conninfo = psycopg.conninfo.make_conninfo(dbname="postgres", user=db["USER"] or None,
-                                              password=db["PASSWORD"] or None, host=db["HOST"] or None,
-                                              port=db["PORT"] or None)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    os.environ["DATABASE_URL"] = urlunsplit(urlsplit(app_url)._replace(path=f"/{BENCH_DB}"))
     os.environ["REDIS_URL"] = config.redis_url_with_db(os.environ["REDIS_URL"], REDIS_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockrace.settings")
     import django

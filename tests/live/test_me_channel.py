@@ -1,7 +1,6 @@
 """The personal channel: session or JWT, anonymous refused with 4401, events after commit."""
 import json
 
-import pytest
 from channels.db import database_sync_to_async
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken

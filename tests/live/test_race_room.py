@@ -1,7 +1,6 @@
 """The race room consumer: snapshot at once, then live frames and events; heartbeats; conflation."""
 import json
 
-import pytest
 from channels.db import database_sync_to_async
 
 from apps.core.redis import get_redis

@@ -1,0 +1,88 @@
+"""Plumbing the benchmarks share: a fresh database of their own on the app's PostgreSQL,
+daphne servers on free ports, and a process's CPU time. Benchmarks run as
+``python bench/NAME.py``, so this module is importable as ``_support``."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+if str(BASE_DIR) not in sys.path:
+    sys.path.insert(0, str(BASE_DIR))
+
+
+def use_app_services() -> None:
+    """DATABASE_URL and REDIS_URL of the app: the embedded servers when they are unset."""
+    from stockrace import embedded
+
+    if embedded.export_urls():
+        os.environ["STOCKRACE_EMBEDDED"] = "1"  # the embedded stack's local-only defaults (SECRET_KEY)
+
+
+def recreate_database(name: str) -> str:
+    """Drop and create database ``name`` on the app's PostgreSQL server; return its URL."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    from stockrace import config
+
+    use_app_services()
+    app_url = os.environ["DATABASE_URL"]
+    db = config.parse_database_url(app_url, [])
+    conninfo = psycopg.conninfo.make_conninfo(dbname="postgres", user=db["USER"] or None,
+                                              password=db["PASSWORD"] or None, host=db["HOST"] or None,
+                                              port=db["PORT"] or None)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return urlunsplit(urlsplit(app_url)._replace(path=f"/{name}"))
+
+
+def free_ports(count: int, ports: range) -> list[int]:
+    found = []
+    for port in ports:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise SystemExit(f"not enough free ports in {ports.start}-{ports.stop - 1}")
+
+
+def start_daphne(count: int, env: dict, ports: range, *, quiet: bool = False
+                 ) -> tuple[list[int], list[subprocess.Popen]]:
+    """``count`` daphne processes serving the app, each on a free port of ``ports``, once all accept."""
+    chosen = free_ports(count, ports)
+    verbosity = ["-v", "0"] if quiet else []
+    procs = [subprocess.Popen([sys.executable, "-m", "daphne", *verbosity, "-b", "127.0.0.1", "-p", str(p),
+                               "stockrace.asgi:application"], cwd=BASE_DIR, env=env,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for p in chosen]
+    deadline = time.monotonic() + 90
+    for port, proc in zip(chosen, procs):
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"daphne on port {port} exited with {proc.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"daphne on port {port} did not start")
+                time.sleep(0.1)
+    return chosen, procs
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
