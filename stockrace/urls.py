@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("apps.bets.api_urls")),
     path("", include("apps.points.api_urls")),
     path("", include("apps.leaderboards.api_urls")),
+    path("", include("apps.badges.api_urls")),
 ]
 
 urlpatterns = [

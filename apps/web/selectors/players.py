@@ -41,12 +41,10 @@ def player_streak(*, user) -> dict:
 
 
 def player_badges(*, user) -> list:
-    """Unlocked badges, rarest first ([] until the badges app provides them)."""
-    try:
-        from apps.badges.selectors import user_badges
-    except ImportError:
-        return []
-    return list(user_badges(user=user))
+    """The badge showcase: earned badges (rarest first) then the locked ones, one query."""
+    from apps.badges.selectors import user_badges
+
+    return user_badges(user=user)
 
 
 def player_bets(*, user, settled_only: bool = False, limit: int = HISTORY_LIMIT) -> list[Bet]:

@@ -17,9 +17,10 @@ def me(request):
 def profile(request, username: str):
     player = player_get(username=username)
     own = request.user.is_authenticated and request.user.pk == player.pk
+    badges = player_badges(user=player)
     context = {
         "player": player, "own": own, "stats": player_stats(user=player), "streak": player_streak(user=player),
-        "badges": player_badges(user=player), "ranks": player_ranks(user=player),
+        "badges": badges, "badges_earned": sum(b.earned for b in badges), "ranks": player_ranks(user=player),
         # Others see settled bets only: open bets would tip off the rest of a race's field.
         "bets": player_bets(user=player, settled_only=not own),
     }

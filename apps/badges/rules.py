@@ -1,0 +1,127 @@
+"""The SQL that turns the catalog's rules into (player, badge) pairs for one completed race.
+
+One statement: the common expressions the rules share (see apps.badges.catalog), then every
+active badge's rule, joined to the badge rows. Races are ordered by when they settled
+(``COALESCE(settled_at, ends_at)``, then id), the order settlement updates streaks in.
+"""
+from __future__ import annotations
+
+from apps.badges.catalog import CATALOG, BadgeSpec
+
+COMMON_SQL = """
+cur AS (
+    SELECT id, duration, COALESCE(settled_at, ends_at) AS at
+    FROM races_race WHERE id = %(race)s AND state = 'completed'
+),
+played AS (
+    SELECT b.user_id, b.kind, b.status, b.odds, b.low_pct, b.high_pct, b.podium, b.payout
+    FROM bets_bet b JOIN accounts_user u ON u.id = b.user_id
+    WHERE b.race_id = (SELECT id FROM cur) AND b.status IN ('won', 'lost')
+      AND NOT u.is_house AND NOT u.is_shadow_restricted
+),
+winner_history AS (  -- per player who picked the winner here: every completed race with a winner bet, up to this one
+    SELECT b.user_id, r.id AS race_id, COALESCE(r.settled_at, r.ends_at) AS at, bool_or(b.status = 'won') AS hit
+    FROM bets_bet b JOIN races_race r ON r.id = b.race_id CROSS JOIN cur
+    WHERE b.user_id IN (SELECT user_id FROM played WHERE kind = 'winner' AND status = 'won')
+      AND b.kind = 'winner' AND b.status IN ('won', 'lost') AND r.state = 'completed'
+      AND (COALESCE(r.settled_at, r.ends_at), r.id) <= (cur.at, cur.id)
+    GROUP BY b.user_id, r.id
+),
+winner_streak AS (  -- the run of hits ending at this race: rows before the first miss, newest first
+    SELECT user_id, COUNT(*) AS streak FROM (
+        SELECT user_id, SUM((NOT hit)::int) OVER (PARTITION BY user_id ORDER BY at DESC, race_id DESC) AS misses
+        FROM winner_history) h
+    WHERE misses = 0 GROUP BY user_id
+),
+races_played AS (
+    SELECT b.user_id, COUNT(DISTINCT b.race_id) AS n
+    FROM bets_bet b JOIN races_race r ON r.id = b.race_id CROSS JOIN cur
+    WHERE b.user_id IN (SELECT user_id FROM played) AND b.status IN ('won', 'lost') AND r.state = 'completed'
+      AND (COALESCE(r.settled_at, r.ends_at), r.id) <= (cur.at, cur.id)
+    GROUP BY b.user_id
+)
+"""
+
+
+def candidates_sql(specs: tuple[BadgeSpec, ...] = CATALOG) -> tuple[str, dict]:
+    """``WITH …, candidates AS (code, user_id)`` for the given rules, and their parameters.
+
+    The caller appends the statement that reads ``candidates``.
+    """
+    params: dict = {}
+    parts = []
+    for i, spec in enumerate(specs):
+        overlap = params.keys() & spec.params.keys()
+        if overlap or "race" in spec.params:
+            raise ValueError(f"badge {spec.code}: parameter names {sorted(overlap)} are taken")
+        params.update(spec.params)
+        params[f"code_{i}"] = spec.code
+        parts.append(f"SELECT %(code_{i})s::text AS code, q.user_id FROM ({spec.rule}) q")
+    return "WITH " + COMMON_SQL + ",\ncandidates AS (\n" + "\nUNION\n".join(parts) + "\n)\n", params
+
+
+# Insert in (user, badge) order: two runs of the same race wait on the same first row instead
+# of deadlocking, and the second finds every row taken (ON CONFLICT DO NOTHING).
+AWARD_SQL = """
+INSERT INTO badges_userbadge (user_id, badge_id, race_id, awarded_at)
+SELECT c.user_id, b.id, %(race)s, %(now)s
+FROM candidates c
+JOIN badges_badge b ON b.code = c.code AND b.active
+JOIN points_pointsaccount a ON a.user_id = c.user_id  -- the reward needs an account; bettors all have one
+WHERE NOT EXISTS (SELECT 1 FROM badges_userbadge ub WHERE ub.user_id = c.user_id AND ub.badge_id = b.id)
+ORDER BY c.user_id, b.id
+ON CONFLICT (user_id, badge_id) DO NOTHING
+RETURNING user_id, badge_id
+"""
+
+LOCK_ACCOUNTS_SQL = """
+SELECT user_id FROM points_pointsaccount WHERE user_id = ANY(%(users)s) ORDER BY user_id FOR UPDATE
+"""
+
+# One ledger entry per awarded badge with a reward (key badge:{code}:{user_id}, ON CONFLICT DO
+# NOTHING), each account credited by the sum of the entries actually inserted — the same shape
+# as settlement's payouts (apps.races.credits).
+REWARD_SQL = """
+WITH awarded AS (
+    SELECT a.user_id, b.code, b.name, b.reward::bigint AS amount
+    FROM unnest(%(users)s::bigint[], %(badges)s::bigint[]) AS a(user_id, badge_id)
+    JOIN badges_badge b ON b.id = a.badge_id
+    WHERE b.reward > 0
+),
+todo AS (
+    SELECT w.*, 'badge:' || w.code || ':' || w.user_id AS key FROM awarded w
+    WHERE NOT EXISTS (SELECT 1 FROM points_ledgerentry l WHERE l.idempotency_key = 'badge:' || w.code || ':' || w.user_id)
+),
+numbered AS (
+    SELECT t.*, p.balance + SUM(t.amount) OVER (PARTITION BY t.user_id ORDER BY t.code) AS balance_after
+    FROM todo t JOIN points_pointsaccount p ON p.user_id = t.user_id
+),
+inserted AS (
+    INSERT INTO points_ledgerentry (user_id, amount, kind, idempotency_key, balance_after, race_id, memo, created_at)
+    SELECT n.user_id, n.amount, 'badge_reward', n.key, n.balance_after, %(race)s, left('Badge: ' || n.name, 200), now()
+    FROM numbered n
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING user_id, amount, idempotency_key
+),
+per_user AS (SELECT user_id, SUM(amount) AS total FROM inserted GROUP BY user_id),
+credited AS (
+    UPDATE points_pointsaccount p SET balance = p.balance + u.total, updated_at = now()
+    FROM per_user u WHERE p.user_id = u.user_id
+    RETURNING p.user_id
+)
+SELECT i.user_id, i.amount, i.idempotency_key FROM inserted i
+"""
+
+# Missing catalog badges are inserted; rows already there keep staff's edits (name,
+# description, reward, active) and take the code-owned fields (icon, tier, position) only when
+# they differ, so a sync that changes nothing writes nothing.
+SYNC_SQL = """
+INSERT INTO badges_badge (code, name, description, icon, tier, reward, active, position)
+SELECT * FROM unnest(%(codes)s::text[], %(names)s::text[], %(descriptions)s::text[], %(icons)s::text[],
+                     %(tiers)s::text[], %(rewards)s::int[], %(actives)s::bool[], %(positions)s::int[])
+ON CONFLICT (code) DO {conflict}
+RETURNING code, (xmax = 0) AS created
+"""
+SYNC_UPDATE = """UPDATE SET icon = EXCLUDED.icon, tier = EXCLUDED.tier, position = EXCLUDED.position
+WHERE (badges_badge.icon, badges_badge.tier, badges_badge.position)
+      IS DISTINCT FROM (EXCLUDED.icon, EXCLUDED.tier, EXCLUDED.position)"""
