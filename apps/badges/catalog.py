@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 SHARPSHOOTER_MAX_WIDTH_PCT = "0.5"  # a correct bracket at most this many points wide
 UNDERDOG_MIN_ODDS = "5.0"           # a correct winner pick at these odds or more
 JACKPOT_MIN_PAYOUT = 2500           # one bet paying at least this many points
-TOP_OF_FIELD_MIN_PLAYERS = 3        # a race won outright against at least this many ranked players
+TOP_OF_FIELD_MIN_BEHIND = 2         # first on a race's board (ties share it) with this many players behind
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,12 @@ CATALOG: tuple[BadgeSpec, ...] = (
               " JOIN market_stock s ON s.id = e.stock_id"
               " WHERE e.race_id = (SELECT id FROM cur) AND e.final_position <= 3)"),
     BadgeSpec("top_of_field", "Top of the Field",
-              f"Finished first in a race of {TOP_OF_FIELD_MIN_PLAYERS} or more players.", "🥇", "rare", 100,
+              f"Topped a race's leaderboard ahead of {TOP_OF_FIELD_MIN_BEHIND} or more players.", "🥇", "rare", 100,
               "SELECT s.user_id FROM races_racestanding s WHERE s.race_id = (SELECT id FROM cur) AND s.rank = 1"
               " AND s.points_won > 0 AND s.user_id IN (SELECT user_id FROM played)"
-              " AND (SELECT COUNT(*) FROM races_racestanding o WHERE o.race_id = s.race_id) >= %(top_min_players)s",
-              {"top_min_players": TOP_OF_FIELD_MIN_PLAYERS}),
+              " AND (SELECT COUNT(*) FROM races_racestanding o"
+              "      WHERE o.race_id = s.race_id AND o.points_won < s.points_won) >= %(top_min_behind)s",
+              {"top_min_behind": TOP_OF_FIELD_MIN_BEHIND}),
     BadgeSpec("marathon", "Marathon Finisher", "Played a full trading-day race to the end.", "🗓️", "rare", 100,
               "SELECT user_id FROM played WHERE (SELECT duration FROM cur) = '1d'"),
     BadgeSpec("regular", "Regular", "Played 10 races.", "🎟️", "common", 50,

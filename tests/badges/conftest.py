@@ -56,3 +56,21 @@ def catalog(db):
 
     badge_catalog_sync()
     return {b.code: b for b in Badge.objects.all()}
+
+
+@pytest.fixture
+def hold_badge_task(monkeypatch):
+    """Settlement queues the badge task on commit (run at once under eager Celery): transactional
+    tests that evaluate races themselves hold it back. Returns the race ids it was queued for."""
+    from apps.badges import tasks
+
+    class Held:
+        queued: list[int] = []
+
+        def delay(self, race_id: int) -> None:
+            self.queued.append(race_id)
+
+    held_task = Held()
+    held_task.queued = []
+    monkeypatch.setattr(tasks, "badges_evaluate_race_task", held_task)
+    return held_task.queued

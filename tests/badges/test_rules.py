@@ -129,7 +129,7 @@ def test_photo_finish_needs_the_exact_order(catalog):
     assert "photo_finish" not in held(swapped) and "first_win" in held(swapped)  # a partial podium still pays
 
 
-def test_top_of_the_field_needs_three_ranked_players(catalog):
+def test_top_of_the_field_needs_two_players_behind(catalog):
     a, b, c = f.funded_user(), f.funded_user(), f.funded_user()
     small = settled_race([(a, winner("AAA")), (b, winner("BBB"))])
     badges_evaluate_race(race_id=small.pk)
@@ -137,6 +137,10 @@ def test_top_of_the_field_needs_three_ranked_players(catalog):
     full = settled_race([(a, winner("DDD")), (b, winner("AAA")), (c, winner("BBB"))])
     badges_evaluate_race(race_id=full.pk)
     assert "top_of_field" in held(b) and "top_of_field" not in held(a) | held(c)
+    d, e, g = f.funded_user(), f.funded_user(), f.funded_user()
+    all_tied = settled_race([(d, winner("AAA")), (e, winner("AAA")), (g, winner("AAA"))])
+    badges_evaluate_race(race_id=all_tied.pk)
+    assert "top_of_field" not in held(d) | held(e) | held(g)  # nobody finished behind them
 
 
 def test_marathon_is_for_full_day_races(catalog):
