@@ -169,6 +169,11 @@ def test_new_player_bets_watches_the_race_and_sees_the_result(server, browser, t
         finally:
             engine.stop()
 
+        # Toasts fade after a few seconds: keep every title shown from here on.
+        page.evaluate("""() => { window.toastTitles = [];
+            new MutationObserver(() => document.querySelectorAll('#toasts .toast-title').forEach(t => {
+                if (!t.dataset.seen) { t.dataset.seen = '1'; window.toastTitles.push(t.parentNode.innerText); } }))
+            .observe(document.getElementById('toasts'), {childList: true}); }""")
         # The end: closing prices, then settlement (eager here, or run directly if it was not enqueued).
         assert lifecycle.race_finish(race_id=race.pk, now=race.ends_at)
         race.refresh_from_db()
@@ -182,6 +187,19 @@ def test_new_player_bets_watches_the_race_and_sees_the_result(server, browser, t
         assert bet.status == Bet.Status.WON and bet.payout > 0
         assert f"+{bet.payout - bet.stake:,} pts" in text
         shot(page, "browser-3-race-settled")
+
+        # Settlement queued the badge evaluation: the winner's first badges pop up as toasts and
+        # take their place in the profile's showcase.
+        from apps.badges.models import Badge
+
+        first_win = Badge.objects.get(code="first_win")
+        page.wait_for_function("(name) => window.toastTitles.some(t => t.includes('Badge unlocked') && t.includes(name))",
+                               arg=first_win.name, timeout=10_000)
+        page.goto(f"{server.url}/u/rookie/")
+        earned = page.inner_text("li.badge[data-badge=first_win]")
+        assert first_win.name in earned and "Earned" in earned
+        assert page.locator("li.badge.locked[data-badge=jackpot]").count() == 1
+        shot(page, "browser-4-badges")
     finally:
         page.close()
 
