@@ -9,6 +9,7 @@ import time
 
 import pytest
 from django.db import connection, connections
+from django.db.models import Sum
 
 from apps.bets.models import Bet
 from apps.points.models import LedgerEntry
@@ -41,10 +42,13 @@ def _assert_paid_exactly_once(race: Race, users) -> None:
     assert sorted(e.bet_id for e in entries) == sorted(b.pk for b in bets if b.payout > 0)  # each exactly once
     assert {e.bet_id: e.amount for e in entries} == {b.pk: b.payout for b in bets if b.payout > 0}
     balances = f.balances()
+    # Settlement queues badge evaluation on commit (eager under tests): first bet/win rewards land too.
+    rewards = dict(LedgerEntry.objects.filter(kind="badge_reward").values("user_id")
+                   .annotate(total=Sum("amount")).values_list("user_id", "total"))
     for user in users:
         staked = sum(b.stake for b in bets if b.user_id == user.pk)
         won = sum(b.payout for b in bets if b.user_id == user.pk)
-        assert balances[user.pk] == 2000 - staked + won
+        assert balances[user.pk] == 2000 - staked + won + rewards.get(user.pk, 0)
     f.assert_ledger_balanced()
     assert Race.objects.get(pk=race.pk).state == S.COMPLETED
     assert RaceTransition.objects.filter(race=race, to_state=S.COMPLETED).count() == 1
