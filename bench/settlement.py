@@ -89,7 +89,7 @@ def populate(bets: int, players: int) -> int:
                  g AS (SELECT g, (g %% 10) AS k, ({symbols_sql})[1 + g %% 6] AS sym,
                               (10 + (g * 7919) %% 190) AS stake FROM generate_series(0, %(bets)s - 1) g)
             INSERT INTO bets_bet (user_id, race_id, kind, stake, symbol, low_pct, high_pct, podium, odds,
-                                  potential_payout, placed_at, status, payout, score)
+                                  potential_payout, placed_at, status, payout)
             SELECT u.id, %(race)s,
                    CASE WHEN k < 6 THEN 'winner' WHEN k < 9 THEN 'bracket' ELSE 'podium' END,
                    stake,
@@ -100,7 +100,7 @@ def populate(bets: int, players: int) -> int:
                                              ({symbols_sql})[1 + (g + 2) %% 6]]::varchar[] END,
                    CASE WHEN k < 6 THEN 2.0 + (g %% 6) WHEN k < 9 THEN 4.5 ELSE 100 END,
                    (stake * CASE WHEN k < 6 THEN 2.0 + (g %% 6) WHEN k < 9 THEN 4.5 ELSE 100 END)::bigint,
-                   %(opens)s + make_interval(secs => (g %% 300)), 'open', 0, '{{}}'::jsonb
+                   %(opens)s + make_interval(secs => (g %% 300)), 'open', 0
             FROM g JOIN u ON u.n = g.g %% %(players)s""",
                   {"bets": bets, "race": race.pk, "opens": race.betting_opens_at, "players": players})
         c.execute("""

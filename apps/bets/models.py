@@ -32,7 +32,10 @@ class Bet(models.Model):
     placed_at = models.DateTimeField()  # Redis server time
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     payout = models.BigIntegerField(default=0)
-    score = models.JSONField(default=dict, blank=True)  # how the payout was computed
+    # The player's correct-winner streak when the race was settled: with the bet and the race's
+    # locked results it is all apps.races.scoring needs to show how the payout was computed
+    # (apps.races.selectors.bet_breakdown). Fixed width, so settlement updates bets in place.
+    streak_before = models.SmallIntegerField(default=0, db_default=0)
     idempotency_key = models.CharField(max_length=120, null=True, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
 

@@ -26,9 +26,9 @@ WITH race AS (
 ),
 bet AS (
     INSERT INTO bets_bet (user_id, race_id, kind, stake, symbol, low_pct, high_pct, podium, odds,
-                          potential_payout, placed_at, status, payout, score, idempotency_key, client_ip)
+                          potential_payout, placed_at, status, payout, idempotency_key, client_ip)
     SELECT %(user)s, %(race)s, %(kind)s, %(stake)s, %(symbol)s, %(low)s, %(high)s, %(podium)s, %(odds)s,
-           %(payout)s, %(now)s, 'open', 0, '{}', %(key)s, %(ip)s
+           %(payout)s, %(now)s, 'open', 0, %(key)s, %(ip)s
     FROM race
     WHERE race.state = 'open' AND race.starts_at > %(now)s AND race.symbols @> %(chosen)s::text[]
     ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING

@@ -214,7 +214,7 @@ def bet_place(*, user, race_id: int, kind: str, stake: int, symbol: str | None =
             bet = Bet(pk=bet_id, user_id=user_id, race_id=race_id, kind=spec.kind, stake=spec.stake,
                       symbol=spec.symbol, low_pct=spec.low_pct, high_pct=spec.high_pct, podium=params["podium"],
                       odds=odds, potential_payout=payout, placed_at=now, status=Bet.Status.OPEN, payout=0,
-                      score={}, idempotency_key=idempotency_key, client_ip=ip)
+                      idempotency_key=idempotency_key, client_ip=ip)
             bet._state.adding = False
             bet.replayed = False
             bet.balance_after = balance

@@ -36,11 +36,15 @@ class LedgerEntry(models.Model):
         ADJUSTMENT = "adjustment"
         BADGE_REWARD = "badge_reward"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger")
+    # No index of its own: ledger_user_recent (user, -id) serves every lookup by user.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger",
+                             db_index=False)
     amount = models.BigIntegerField()
     kind = models.CharField(max_length=16, choices=Kind.choices)
     # One per credit or debit: a retried operation finds its first entry instead of posting twice.
-    idempotency_key = models.CharField(max_length=160, unique=True)
+    # Unique through a constraint (ledger_idempotency_key_unique), not unique=True, which would add
+    # a second, never used pattern-matching index that every insert pays for.
+    idempotency_key = models.CharField(max_length=160)
     balance_after = models.BigIntegerField()
     race = models.ForeignKey("races.Race", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     bet_id = models.BigIntegerField(null=True, blank=True)
@@ -50,7 +54,10 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [models.Index(fields=["user", "-id"], name="ledger_user_recent")]  # GET /me/ledger/
-        constraints = [models.CheckConstraint(condition=~models.Q(amount=0), name="ledger_amount_nonzero")]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(amount=0), name="ledger_amount_nonzero"),
+            models.UniqueConstraint(fields=["idempotency_key"], name="ledger_idempotency_key_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.kind} {self.amount:+d}"

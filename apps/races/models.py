@@ -100,7 +100,8 @@ class RaceTransition(models.Model):
 class RaceStanding(models.Model):
     """The per-race leaderboard, written by settlement: each player's points won in the race."""
 
-    race = models.ForeignKey(Race, on_delete=models.CASCADE, related_name="standings")
+    # No index of its own: race_standing_once_per_player (race, user) serves lookups by race.
+    race = models.ForeignKey(Race, on_delete=models.CASCADE, related_name="standings", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="race_standings")
     points_won = models.BigIntegerField()
     staked = models.BigIntegerField()

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
 
+from apps.races import scoring
 from apps.races.models import Race, RaceEntry, RaceTransition
 
 
@@ -38,3 +39,38 @@ def race_odds_or_none(race: Race) -> dict[str, Decimal] | None:
     except ImportError:
         return None
     return race_odds(race)
+
+
+def race_result(race: Race) -> scoring.RaceResult | None:
+    """What settlement scored a race against (its locked results); None before they are locked."""
+    rows = list(RaceEntry.objects.filter(race=race).values_list("stock__symbol", "pct_change", "final_position"))
+    if not rows or any(pct is None or position is None for _, pct, position in rows):
+        return None
+    return scoring.RaceResult(
+        pct={symbol: float(pct) for symbol, pct, _ in rows},
+        order=tuple(symbol for symbol, _, _ in sorted(rows, key=lambda r: r[2])),
+        participants=race.participants,
+        window_seconds=(race.starts_at - race.betting_opens_at).total_seconds(),
+    )
+
+
+def bet_breakdown(bet, result: scoring.RaceResult | None = None) -> dict | None:
+    """How a settled bet's payout was computed (docs/SCORING.md): every factor and the total.
+
+    Scoring is deterministic, so the breakdown is recomputed from the bet, the race's locked
+    results and the streak stored at settlement rather than stored per bet. Its payout equals
+    the stored one (tests/races/test_settlement_sql_matches_scoring.py). None for a bet that is
+    not settled (open or refunded).
+    """
+    if bet.status not in ("won", "lost"):
+        return None
+    race = bet.race
+    result = result or race_result(race)
+    if result is None:
+        return None
+    payout, breakdown = scoring.bet_score(scoring.BetInput(
+        kind=bet.kind, stake=bet.stake, odds=float(bet.odds), symbol=bet.symbol,
+        low_pct=scoring.to_float(bet.low_pct), high_pct=scoring.to_float(bet.high_pct),
+        podium=tuple(bet.podium) if bet.podium else None,
+        seconds_before_start=(race.starts_at - bet.placed_at).total_seconds(), streak=bet.streak_before), result)
+    return {**breakdown, "payout": payout}

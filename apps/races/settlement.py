@@ -7,7 +7,9 @@ Order of work (and of locks):
    retry starts from a clean ``calculating``.
 2. lock the points accounts of every bettor, in user id order.
 3. one set-based statement scores every open bet (apps.races.scoring's algorithm in SQL) and
-   updates the bets, keeping (bet, player, payout) in a temporary table; then payouts as ledger
+   updates the bets in place (payout, status and the streak the breakdown needs: fixed-width
+   columns on pages kept half free, so no index is touched), keeping (bet, player, payout) in a
+   temporary table; then payouts as ledger
    entries ``payout:{bet_id}`` inserted with ON CONFLICT DO NOTHING and each balance credited by
    the sum of the entries actually inserted, streaks and the race standings (each player's
    points won in the race: the truth every leaderboard is summed from) — all in the same
@@ -118,12 +120,7 @@ updated AS (
     UPDATE bets_bet b SET
         payout = floor(s.total + %(eps)s::float8)::bigint,
         status = CASE WHEN floor(s.total + %(eps)s::float8) > 0 THEN 'won' ELSE 'lost' END,
-        score = CASE WHEN s.acc > 0 THEN jsonb_build_object(
-                    'base', round((s.stake::float8 * s.odds)::numeric, 4),
-                    'accuracy', round(s.acc::numeric, 6), 'precision', round(s.prec::numeric, 6),
-                    'participants', round(%(part)s::numeric, 6), 'timing', round(s.timing::numeric, 6),
-                    'streak', round(s.streak_f::numeric, 6), 'total', round(s.total::numeric, 6))
-                ELSE '{"accuracy": 0.0, "total": 0.0}'::jsonb END
+        streak_before = LEAST(s.streak_before, 32767)
     FROM scored s
     WHERE b.id = s.id
     RETURNING b.id, b.user_id, b.kind, b.stake, b.payout, (s.kind = 'winner' AND s.acc >= 1.0)

@@ -11,6 +11,7 @@ from apps.leaderboards.services import leaderboard_sync_race
 from apps.points.models import LedgerEntry
 from apps.races import settlement
 from apps.races.models import Race, RaceStanding, RaceTransition
+from apps.races.selectors import bet_breakdown
 from tests.races import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -41,12 +42,14 @@ def test_settlement_scores_pays_and_records_results():
     won = by_id[bets["alice_winner"].pk]
     assert won.status == Bet.Status.WON
     # base 300 × participants(3 players: 1 + 0.05·log2 3) × timing(bet 1 s into a 60 s window).
-    assert won.score["accuracy"] == 1.0 and won.score["streak"] == 1.0
-    assert won.payout == int(300 * won.score["participants"] * won.score["timing"])
+    score = bet_breakdown(won)
+    assert score["accuracy"] == 1.0 and score["streak"] == 1.0 and score["payout"] == won.payout
+    assert won.payout == int(300 * score["participants"] * score["timing"])
     assert by_id[bets["alice_bracket"].pk].status == Bet.Status.WON
     assert by_id[bets["bob_winner"].pk].status == Bet.Status.LOST and by_id[bets["bob_winner"].pk].payout == 0
     partial = by_id[bets["bob_podium"].pk]  # AAA exactly first; CCC and BBB in the top 3 but swapped
-    assert partial.status == Bet.Status.WON and partial.score["accuracy"] == pytest.approx(0.45)
+    assert partial.status == Bet.Status.WON and bet_breakdown(partial)["accuracy"] == pytest.approx(0.45)
+    assert bet_breakdown(by_id[bets["bob_winner"].pk])["accuracy"] == 0.0
 
     paid = {e.bet_id: e.amount for e in LedgerEntry.objects.filter(kind="payout", race=race)}
     assert paid == {b.pk: b.payout for b in by_id.values() if b.payout > 0}
@@ -88,7 +91,7 @@ def test_streak_multiplies_consecutive_correct_winner_picks():
                   placed_at=race.starts_at - timedelta(seconds=30))
         settlement.race_settle(race_id=race.pk)
         b.refresh_from_db()
-        payouts.append((b.score["streak"], b.payout))
+        payouts.append((bet_breakdown(b)["streak"], b.payout))
     assert [s for s, _ in payouts] == [1.0, 1.1, 1.2]
     assert payouts[0][1] < payouts[1][1] < payouts[2][1]
     streak = PlayerStreak.objects.get(user=player)

@@ -10,6 +10,7 @@ from apps.bets.models import Bet
 from apps.leaderboards.models import PlayerStreak
 from apps.races import scoring, settlement
 from apps.races.models import Race
+from apps.races.selectors import bet_breakdown
 from tests.races import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -58,14 +59,19 @@ def test_sql_settlement_equals_the_reference_scoring(seed):
     result = scoring.RaceResult(pct=pct, order=order, participants=len({b.user_id for b in bets}),
                                 window_seconds=window)
     mismatches = []
-    for b in Bet.objects.filter(race=race):
+    race.refresh_from_db()
+    for b in Bet.objects.filter(race=race).select_related("race"):
         expected, breakdown = scoring.bet_score(scoring.BetInput(
             kind=b.kind, stake=b.stake, odds=float(b.odds), symbol=b.symbol, low_pct=scoring.to_float(b.low_pct),
             high_pct=scoring.to_float(b.high_pct), podium=tuple(b.podium) if b.podium else None,
             seconds_before_start=(race.starts_at - b.placed_at).total_seconds(),
             streak=streaks.get(b.user_id, 0)), result)
-        if b.payout != expected or float(b.score["total"]) != pytest.approx(breakdown["total"], abs=1e-6):
-            mismatches.append((b.pk, b.kind, b.payout, expected, b.score, breakdown))
+        # The breakdown players are shown is recomputed from what settlement stored (the streak
+        # before the race, the locked results): it must explain the stored payout exactly.
+        shown = bet_breakdown(b)
+        if b.payout != expected or shown["payout"] != b.payout or shown["total"] != breakdown["total"] \
+                or b.streak_before != (streaks.get(b.user_id, 0) if b.kind == "winner" else 0):
+            mismatches.append((b.pk, b.kind, b.payout, expected, shown, breakdown))
     assert mismatches == []
     assert any(b.payout > 0 for b in Bet.objects.filter(race=race, kind="bracket"))
-    assert any(0 < b.score["accuracy"] < 1 for b in Bet.objects.filter(race=race, kind="podium"))
+    assert any(0 < bet_breakdown(b)["accuracy"] < 1 for b in Bet.objects.filter(race=race, kind="podium"))
