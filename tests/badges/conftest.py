@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -64,13 +65,6 @@ def hold_badge_task(monkeypatch):
     tests that evaluate races themselves hold it back. Returns the race ids it was queued for."""
     from apps.badges import tasks
 
-    class Held:
-        queued: list[int] = []
-
-        def delay(self, race_id: int) -> None:
-            self.queued.append(race_id)
-
-    held_task = Held()
-    held_task.queued = []
-    monkeypatch.setattr(tasks, "badges_evaluate_race_task", held_task)
-    return held_task.queued
+    queued: list[int] = []
+    monkeypatch.setattr(tasks, "badges_evaluate_race_task", SimpleNamespace(delay=queued.append))
+    return queued
