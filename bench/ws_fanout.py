@@ -48,6 +48,15 @@ def _cpu(proc) -> float:
     return t.user + t.system
 
 
+def _hub_reports() -> list[dict]:
+    """Each server hub's last health report (apps.live.selectors): its slowest fan-out of one
+    message over the last 5 s and its viewer count."""
+    from apps.core.redis import get_redis
+    from apps.live.selectors import ws_process_counts
+
+    return ws_process_counts(get_redis())
+
+
 def _pct(values, q):
     if not values:
         return float("nan")
@@ -65,6 +74,8 @@ def main():
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--server", choices=("daphne", "uvicorn"), default="daphne",
                         help="uvicorn: uvloop + httptools + websockets-sansio, no per-message deflate")
+    parser.add_argument("--connect-timeout", type=int, default=30,
+                        help="daphne's --websocket_connect_timeout (its default, 5 s, drops handshakes during a big ramp)")
     parser.add_argument("--profile", metavar="DIR", help="run each server under cProfile, writing DIR/server<i>.prof")
     args = parser.parse_args()
 
@@ -87,7 +98,7 @@ def main():
                     "--port", str(PORT0 + i), "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
                     "--ws-per-message-deflate", "false", "--no-access-log", "--backlog", "4096", "--log-level", "warning"]
         return [str(bin_dir / "daphne"), "-e", f"tcp:port={PORT0 + i}:interface=127.0.0.1:backlog=4096",
-                "-v", "0", "stockrace.asgi:application"]
+                "--websocket_connect_timeout", str(args.connect_timeout), "-v", "0", "stockrace.asgi:application"]
 
     servers = [subprocess.Popen([*prefix(i), *server_cmd(i)], cwd=ws_setup.BASE_DIR, env=env)
                for i in range(args.servers)]
@@ -125,6 +136,7 @@ def main():
             time.sleep(1)
         wall = time.monotonic() - start
         cpu = {p.pid: _cpu(p) - cpu0[p.pid] for p in procs}
+        hubs = _hub_reports()
         for _, parent in clients:
             parent.send("stop")
         results = [parent.recv() for _, parent in clients]
@@ -153,6 +165,8 @@ def main():
         "engine_cpu_pct": round(cpu[engine.pid] / wall * 100, 1),
         "loadgen_cpu_pct": round(client_cpu / wall * 100, 1), "loadgen_processes": args.clients,
         "closed_during_run": sum(r["closed"] for r in results),
+        "server_fanout_ms_max_last_5s": [h.get("fanout_ms_max") for h in hubs],
+        "server_viewers": [h.get("race_viewers") for h in hubs],
     }
     print(json.dumps(summary) if args.json else "\n".join(f"{k:>20}: {v}" for k, v in summary.items()))
 

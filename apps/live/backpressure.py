@@ -18,6 +18,12 @@ autobahn's ``PreparedMessage``) and written straight to each open socket's trans
 daphne that is what autobahn's ``sendData`` does for an open, uncompressed socket, minus its
 debug log line, whose arguments (``hltype``/``hlval``, colourised with click) it formats on every
 call even with debug logging off: profiling showed that was most of the broadcast's CPU.
+
+Under daphne there is a faster path still (``direct_socket``): when Twisted holds nothing for a
+socket, the frame is written with one non-blocking ``send()`` on the socket itself. Twisted's own
+``transport.write`` only buffers and registers the socket with the reactor (an ``epoll_ctl``
+through asyncio's ``add_writer``); the ``send()`` happens an event-loop iteration later and the
+socket is unregistered again: two ``epoll_ctl`` and a callback per viewer per frame.
 """
 from __future__ import annotations
 
@@ -55,6 +61,50 @@ def outbound_probe(send: Send) -> Callable[[], int] | None:
     if transport is not None and hasattr(transport, "get_write_buffer_size"):
         return transport.get_write_buffer_size
     return None
+
+
+class DirectSocket:
+    """The raw socket under one daphne WebSocket, for writes that bypass Twisted's buffer.
+
+    Every other server-to-client byte (snapshot, pongs, protocol pings, close frames) goes
+    through Twisted's buffer, so a direct ``send()`` is allowed only while that buffer is empty
+    (``idle()``): the kernel then already has every earlier byte, and the new ones follow them.
+    Whatever ``send()`` did not take goes back through ``transport.write`` (``write_rest``),
+    after which the buffer is not empty and later frames queue behind it. ``idle()`` and
+    ``write_rest()`` touch Twisted objects: event-loop thread only. ``send`` is the socket's own
+    bound method, safe from any thread while the loop thread waits (hub.py's fan-out)."""
+
+    __slots__ = ("send", "idle", "write_rest")
+
+    def __init__(self, protocol, transport):
+        self.send = transport.socket.send
+
+        def idle() -> bool:
+            return (protocol.state == protocol.STATE_OPEN and not protocol.send_queue
+                    and transport.connected and not transport.disconnecting
+                    and not transport._writeDisconnected and not transport._tempDataLen
+                    and len(transport.dataBuffer) == transport.offset)
+
+        self.idle = idle
+        self.write_rest = transport.write
+
+
+def direct_socket(send: Send) -> DirectSocket | None:
+    """A DirectSocket for a daphne WebSocket over plain TCP; None for anything else (uvicorn's
+    uvloop transport already sends at once when its buffer is empty; TLS needs Twisted)."""
+    if not (isinstance(send, functools.partial) and send.args):
+        return None
+    protocol = send.args[0]
+    if not hasattr(protocol, "STATE_OPEN") or not hasattr(protocol, "send_queue"):
+        return None
+    transport = getattr(protocol, "transport", None)
+    from twisted.internet import tcp
+
+    if not isinstance(transport, tcp.Connection) or getattr(transport, "TLS", False):
+        return None
+    if not all(hasattr(transport, a) for a in ("dataBuffer", "offset", "_tempDataLen", "_writeDisconnected")):
+        return None
+    return DirectSocket(protocol, transport)
 
 
 def ws_text_frame(payload: bytes) -> bytes:

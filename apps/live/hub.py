@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import socket
 import time
 import weakref
@@ -23,6 +24,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 from apps.live import keys
+from apps.live.fanout import ParallelSender
 from apps.live.viewer import EVENT, FRAME, PING, Outgoing, Viewer
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ DRAIN_INTERVAL = 0.05  # how often backed-up viewers are retried
 HEALTH_INTERVAL = 5.0
 HEALTH_TTL = 15
 HUB_REDIS_CONNECTIONS = 32  # per ASGI process, including the pub/sub one
+SEND_THREADS = 2  # threads (the loop's included) writing one frame to a room's sockets
 _FRAME_HEAD = b'{"type":"frame","race":'
 _SEQ = b'"seq":'
 
@@ -63,6 +66,7 @@ class Hub:
         self.fanout_ms_max = 0.0  # the slowest fan-out of one message since the last health report
         self._started: asyncio.Future | None = None
         self._drain_wakeup = asyncio.Event()
+        self.sender = ParallelSender(getattr(settings, "LIVE_WS_SEND_THREADS", SEND_THREADS))
 
     # -- lifecycle
     async def ensure_started(self) -> None:
@@ -91,6 +95,7 @@ class Hub:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=2)
         _hubs.pop(asyncio.get_running_loop(), None)
+        self.sender.close()
         for close in (self.pubsub.aclose, self.redis.aclose):
             try:
                 await asyncio.wait_for(close(), timeout=2)
@@ -173,10 +178,39 @@ class Hub:
             self.state_cache.pop(race_id, None)
         out = Outgoing.of(FRAME if seq is not None else EVENT, data.decode(), seq)
         started = time.perf_counter()
-        for viewer in tuple(viewers):
-            await viewer.offer(out)
+        await self.broadcast(viewers, out)
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.fanout_ms_max = max(self.fanout_ms_max, elapsed_ms)
+
+    async def broadcast(self, viewers, out: Outgoing) -> None:
+        """Offer ``out`` to each viewer. Viewers whose socket is idle get the frame bytes with one
+        ``send()`` each, spread over ``self.sender``'s threads (fanout.py); the others (snapshot not
+        out yet, something pending, bytes still buffered in the server, not daphne) take the
+        ordered path of viewer.py, which conflates for slow ones."""
+        everyone = tuple(viewers)
+        if len(everyone) > 1:  # start at a random viewer, so that no one is always served last
+            cut = random.randrange(len(everyone))
+            everyone = everyone[cut:] + everyone[:cut]
+        seq = out.seq
+        direct = []
+        for viewer in everyone:
+            if seq is not None and seq <= viewer.frame_floor:
+                continue  # already in its snapshot
+            if viewer.takes_direct():
+                direct.append(viewer)
+            else:
+                await viewer.offer(out)
+        if not direct:
+            return
+        wire = out.wire()
+        results = self.sender.send_all([viewer.direct.send for viewer in direct], wire)
+        size = len(wire)
+        for viewer, sent in zip(direct, results):
+            if sent == size:
+                if seq is not None:
+                    viewer.frame_floor = seq
+            else:
+                viewer.sent_directly(out, sent)
 
     def _on_backlog(self, viewer: Viewer) -> None:
         self.backlogged.add(viewer)
@@ -203,8 +237,7 @@ class Hub:
                 now = time.time()
             out = Outgoing.of(PING, '{"type":"ping","ts":%.3f}' % now)
             for viewers in tuple(self.rooms.values()):
-                for viewer in tuple(viewers):
-                    await viewer.offer(out)
+                await self.broadcast(viewers, out)
 
     # -- health (docs/ARCHITECTURE-live.md, "Health")
     def stats(self) -> dict:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import deque
 
-from apps.live.backpressure import Send, outbound_probe, prepared_sender, unwrap_send, ws_text_frame
+from apps.live.backpressure import Send, direct_socket, outbound_probe, prepared_sender, unwrap_send, ws_text_frame
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,13 @@ class Outgoing:
 
 
 class Viewer:
-    __slots__ = ("send", "send_prepared", "probe", "limit", "ready", "closed", "pending", "frame_floor", "conflated", "on_backlog")
+    __slots__ = ("send", "send_prepared", "direct", "probe", "limit", "ready", "closed", "pending", "frame_floor", "conflated", "on_backlog")
 
     def __init__(self, send: Send, *, limit: int, on_backlog=None):
         raw = unwrap_send(send)
         self.send = raw
         self.send_prepared = prepared_sender(raw)
+        self.direct = direct_socket(raw)  # daphne over TCP: raw send() while Twisted holds nothing
         self.probe = outbound_probe(raw)
         self.limit = limit
         self.ready = False  # False until its snapshot has been sent
@@ -57,6 +58,21 @@ class Viewer:
         self.frame_floor = 0  # frames up to this seq are already in the snapshot
         self.conflated = 0
         self.on_backlog = on_backlog  # called once the viewer has something pending
+
+    def takes_direct(self) -> bool:
+        """True when the next message may go straight to the socket (hub.py's fast path): it is
+        live, nothing of its own waits, and the server holds no bytes for it."""
+        return self.ready and not self.pending and not self.closed and self.direct is not None and self.direct.idle()
+
+    def sent_directly(self, out: Outgoing, sent: int) -> None:
+        """``sent`` bytes of ``out``'s frame reached the kernel (or -1: a socket error): the rest goes
+        through the server's buffer, behind which anything later queues."""
+        if out.seq is not None:
+            self.frame_floor = out.seq
+        wire = out.wire()
+        if sent < len(wire):
+            # On an error the write lets Twisted find the broken connection and close it.
+            self.direct.write_rest(wire[sent:] if sent > 0 else wire)
 
     def backed_up(self) -> bool:
         return self.probe is not None and self.probe() > self.limit
