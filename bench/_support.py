@@ -57,26 +57,35 @@ def free_ports(count: int, ports: range) -> list[int]:
     raise SystemExit(f"not enough free ports in {ports.start}-{ports.stop - 1}")
 
 
-def start_daphne(count: int, env: dict, ports: range, *, quiet: bool = False
+def server_command(server: str, port: int, *, quiet: bool = False) -> list[str]:
+    """The command line of one ASGI server process on 127.0.0.1:``port`` (daphne or uvicorn)."""
+    if server == "uvicorn":  # uvloop + httptools; requirements-dev only
+        return [sys.executable, "-m", "uvicorn", "stockrace.asgi:application", "--host", "127.0.0.1",
+                "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
+                "--ws-per-message-deflate", "false", "--no-access-log", *(["--log-level", "warning"] if quiet else [])]
+    return [sys.executable, "-m", "daphne", *(["-v", "0"] if quiet else []), "-b", "127.0.0.1", "-p", str(port),
+            "stockrace.asgi:application"]
+
+
+def start_daphne(count: int, env: dict, ports: range, *, quiet: bool = False, server: str = "daphne"
                  ) -> tuple[list[int], list[subprocess.Popen]]:
-    """``count`` daphne processes serving the app, each on a free port of ``ports``, once all accept."""
+    """``count`` ASGI server processes (daphne unless ``server`` says uvicorn) serving the app, each
+    on a free port of ``ports``, once all accept."""
     chosen = free_ports(count, ports)
-    verbosity = ["-v", "0"] if quiet else []
-    procs = [subprocess.Popen([sys.executable, "-m", "daphne", *verbosity, "-b", "127.0.0.1", "-p", str(p),
-                               "stockrace.asgi:application"], cwd=BASE_DIR, env=env,
+    procs = [subprocess.Popen(server_command(server, p, quiet=quiet), cwd=BASE_DIR, env=env,
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for p in chosen]
     deadline = time.monotonic() + 90
     for port, proc in zip(chosen, procs):
         while True:
             if proc.poll() is not None:
-                raise SystemExit(f"daphne on port {port} exited with {proc.returncode}")
+                raise SystemExit(f"{server} on port {port} exited with {proc.returncode}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1):
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise SystemExit(f"daphne on port {port} did not start")
+                    raise SystemExit(f"{server} on port {port} did not start")
                 time.sleep(0.1)
     return chosen, procs
 

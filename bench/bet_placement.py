@@ -206,8 +206,10 @@ def run_phase(args, ports: list[int], servers: list[subprocess.Popen], tokens: l
         c.start()
     time.sleep(1.0 + args.warmup)
     cpu_warm = {p.pid: cpu_seconds(p.pid) for p in servers}
+    services_warm = services_cpu()
     results = [queue.get() for _ in clients]
     cpu_after = {p.pid: cpu_seconds(p.pid) for p in servers}
+    services_after = services_cpu()
     for c in clients:
         c.join()
     refused: dict[str, int] = {}
@@ -217,7 +219,22 @@ def run_phase(args, ports: list[int], servers: list[subprocess.Popen], tokens: l
     return {"accepted": sum(r["accepted"] for r in results),
             "latencies": sorted(x for r in results for x in r["latencies"]), "refused": refused,
             "server_cpu": sum(cpu_after[p] - cpu_warm[p] for p in cpu_after),
+            "services_cpu": {k: services_after[k] - services_warm.get(k, 0.0) for k in services_after},
             "client_cpu": sum(r["cpu"] for r in results)}
+
+
+def services_cpu() -> dict[str, float]:
+    """CPU seconds used so far by every PostgreSQL and Redis server process on this machine (the
+    bench's requests are nearly all they serve while it runs)."""
+    import psutil
+
+    totals = {"postgres": 0.0, "redis": 0.0}
+    for proc in psutil.process_iter(["name", "cpu_times"]):
+        name = proc.info["name"] or ""
+        kind = "postgres" if name.startswith("postgres") else "redis" if name.startswith("redis-server") else None
+        if kind and proc.info["cpu_times"]:
+            totals[kind] += proc.info["cpu_times"].user + proc.info["cpu_times"].system
+    return totals
 
 
 def report(label: str, stats: dict, seconds: float) -> None:
@@ -230,6 +247,10 @@ def report(label: str, stats: dict, seconds: float) -> None:
     print(f"  CPU: servers {stats['server_cpu']:.1f} s over the measured window "
           f"({stats['server_cpu'] * 1000 / max(done, 1):.1f} ms per request), load generator "
           f"{stats['client_cpu']:.1f} s (whole phase)")
+    if stats.get("services_cpu"):
+        pg, rd = stats["services_cpu"]["postgres"], stats["services_cpu"]["redis"]
+        print(f"  CPU: PostgreSQL {pg:.1f} s ({pg * 1000 / max(done, 1):.2f} ms per request), Redis {rd:.1f} s "
+              f"({rd * 1000 / max(done, 1):.2f} ms per request) over the measured window")
 
 
 def service_process(index: int, database_url: str, user_ids: list[int], races: list, start_at: float,
@@ -293,7 +314,10 @@ def run_service_phase(args, database_url: str, user_ids: list[int], races: list)
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--servers", type=int, default=2, help="daphne processes")
+    parser.add_argument("--servers", type=int, default=2, help="ASGI server processes")
+    parser.add_argument("--server", choices=("daphne", "uvicorn"), default="daphne",
+                        help="the ASGI server (uvicorn: uvloop + httptools)")
+    parser.add_argument("--threads", type=int, default=4, help="HTTP_THREADS per server process")
     parser.add_argument("--clients", type=int, default=2, help="load-generator processes")
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections per client process")
     parser.add_argument("--players", type=int, default=4000)
@@ -313,8 +337,8 @@ def main() -> int:
     database_url = recreate_database(BENCH_DB)
     redis_url = config.redis_url_with_db(os.environ["REDIS_URL"], args.redis_db)
     print(f"database {BENCH_DB}, redis db {args.redis_db}: migrating...", flush=True)
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DB_POOL_MAX_SIZE": "4",
-           "LOG_LEVEL": "ERROR", "BET_RATE_LIMIT_IP": "10000000/min"}
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DB_POOL_MAX_SIZE": str(args.threads),
+           "HTTP_THREADS": str(args.threads), "LOG_LEVEL": "ERROR", "BET_RATE_LIMIT_IP": "10000000/min"}
     env.pop("STOCKRACE_TESTING", None)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
     os.environ["REDIS_URL"] = redis_url
@@ -323,9 +347,9 @@ def main() -> int:
     from django.db import connection
 
     connection.close()
-    print(f"seeded {len(tokens)} players, {len(races)} open races; starting {args.servers} daphne...", flush=True)
+    print(f"seeded {len(tokens)} players, {len(races)} open races; starting {args.servers} {args.server}...", flush=True)
 
-    ports, servers = start_daphne(args.servers, env, range(8500, 8600), quiet=True)
+    ports, servers = start_daphne(args.servers, env, range(8500, 8600), quiet=True, server=args.server)
     try:
         bets = run_phase(args, ports, servers, tokens, races, baseline=False)
         floor = run_phase(args, ports, servers, tokens, races, baseline=True) if args.baseline else None
@@ -354,7 +378,7 @@ def main() -> int:
         "GROUP BY user_id) l USING (user_id) WHERE a.balance <> l.s"))
     bad = len(list(mismatched))
 
-    print(f"\nservers: {args.servers} daphne, clients: {args.clients} processes x {args.connections} connections, "
+    print(f"\nservers: {args.servers} {args.server} ({args.threads} threads each), clients: {args.clients} processes x {args.connections} connections, "
           f"{args.players} players, {args.races} races, {os.cpu_count()} CPUs")
     report("accepted bets", bets, args.seconds)
     if floor is not None:

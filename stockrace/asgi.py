@@ -1,10 +1,13 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels' routers."""
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockrace.settings")
-django_asgi_app = get_asgi_application()  # sets Django up before consumers import models
+
+from stockrace.handlers import get_asgi_application  # noqa: E402
+
+# Sets Django up before consumers import models. Each HTTP request is handled in one call on a
+# pooled worker thread, as under a threaded WSGI server (stockrace/handlers.py).
+django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -61,11 +61,17 @@ if TESTING:
 DATABASES = {"default": config.parse_database_url(DATABASE_URL, env.errors)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", 0, min=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# Under ASGI every request runs in a thread of its own, so without a pool each request opens a
-# new PostgreSQL connection (a new server process, milliseconds of CPU). DB_POOL_MAX_SIZE > 0
-# keeps up to that many connections per process in psycopg's pool instead (Django's "pool"
-# option, which needs persistent connections off). Needs the psycopg-pool package.
+# Prepared statements on: never automatically (client-side binding stays Django's default), only
+# where code asks for them (apps.core.db.prepared_cursor: the bet statement). Django's default,
+# None, disables them entirely. Not for transaction-mode poolers such as PgBouncer's.
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
+# DB_POOL_MAX_SIZE > 0 keeps up to that many connections per process in psycopg's pool (Django's
+# "pool" option, which needs persistent connections off): a request borrows one and gives it back
+# when it finishes, instead of opening a new connection (a new server process) each time.
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", 0, min=0)
+# Worker threads per ASGI process for HTTP requests (stockrace/handlers.py): how many requests one
+# process works on at once. A thread keeps its database connection between requests.
+HTTP_THREADS = env.int("HTTP_THREADS", 8, min=1, max=256)
 if DB_POOL_MAX_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX_SIZE,

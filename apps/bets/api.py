@@ -12,7 +12,7 @@ from apps.bets.auth import PlayerTokenAuthentication
 from apps.bets.selectors import bets_of_user
 from apps.bets.serializers import BetRequestSerializer, BetSerializer, bet_representation, parse_bet_request
 from apps.bets.services import bet_place
-from apps.bets.throttles import BetIpThrottle, BetUserThrottle
+from apps.bets.throttles import BetThrottle
 from apps.core.api import ApiError
 
 
@@ -20,7 +20,7 @@ class BetCreateView(APIView):
     # The token's user id is all a bet needs (apps.bets.auth); pages post with their session.
     authentication_classes = [PlayerTokenAuthentication, SessionAuthentication]
     permission_classes = [permissions.IsAuthenticated]
-    throttle_classes = [BetUserThrottle, BetIpThrottle]
+    throttle_classes = [BetThrottle]
 
     def throttled(self, request, wait):
         seconds = max(1, round(wait or 1))
@@ -37,7 +37,8 @@ class BetCreateView(APIView):
     )
     def post(self, request, race_id: int):
         bet = bet_place(user=request.user, race_id=race_id, idempotency_key=request.headers.get("Idempotency-Key"),
-                        client_ip=request.META.get("REMOTE_ADDR"), **parse_bet_request(request.data))
+                        client_ip=request.META.get("REMOTE_ADDR"), preflight=getattr(request, "bet_preflight", None),
+                        **parse_bet_request(request.data))
         # A plain JSON response: the hottest write path skips DRF's content negotiation.
         return JsonResponse(bet_representation(bet), status=status.HTTP_201_CREATED)
 

@@ -12,9 +12,15 @@ in this order (the same order as every other writer: race first, then the player
 4. ``debit`` — the conditional debit of the points account: balance, cooldown, active player;
 5. ``entry`` — the stake's ledger entry, with the balance after it.
 
-The final row says how far it got; the caller commits only when every step wrote its row,
-and otherwise rolls back (nothing written) and explains the refusal.
+The final row says how far it got. A bet that was inserted but could not be paid for (the cap,
+or the debit, refused) makes the statement raise (``bets_refuse``, migration bets/0005), so the
+statement undoes itself: it is atomic on its own, and outside a transaction it runs in
+autocommit — one round trip, no BEGIN or COMMIT. Nothing is ever half-written.
 """
+
+# The SQLSTATE and message prefix bets_refuse() raises with; the reason follows the prefix.
+REFUSED_SQLSTATE = "SR001"
+REFUSED_PREFIX = "bet refused: "
 
 PLACE_BET_SQL = """
 WITH race AS (
@@ -61,9 +67,12 @@ entry AS (
     FROM bet CROSS JOIN debit
     RETURNING bet_id
 )
-SELECT race.state, race.starts_at, race.symbols,
-       (SELECT id FROM bet), (SELECT total FROM stake), (SELECT balance FROM debit), (SELECT bet_id FROM entry)
+SELECT race.state, race.starts_at, race.symbols, r.bet_id, r.balance,
+       CASE WHEN r.bet_id IS NOT NULL AND r.entry IS NULL
+            THEN bets_refuse(CASE WHEN r.total IS NULL THEN 'stake_cap' ELSE 'debit' END) END
 FROM (VALUES (1)) AS one LEFT JOIN race ON true
+CROSS JOIN (SELECT (SELECT id FROM bet) AS bet_id, (SELECT total FROM stake) AS total,
+                   (SELECT balance FROM debit) AS balance, (SELECT bet_id FROM entry) AS entry) r
 """
 
 STAKE_TOTAL_SQL = "SELECT total FROM bets_racestake WHERE user_id = %s AND race_id = %s"

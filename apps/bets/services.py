@@ -1,7 +1,7 @@
 """Bet writes: publishing a race's winner odds and placing a bet.
 
 ``bet_place`` holds every rule of betting; the HTTP API, the house bettors and the tests all
-call it. A bet is one statement (apps.bets.placement_sql) in a short transaction: the race
+call it. A bet is one statement (apps.bets.placement_sql), atomic on its own: the race
 row is share-locked first, then the bet's Idempotency-Key slot, the player's stake total on
 the race (the cap) and the player's points account (balance and cooldown), and the stake's
 ledger entry is appended — all or nothing. The confirmation reaches the player's sockets
@@ -10,18 +10,21 @@ after the commit.
 from __future__ import annotations
 
 import ipaddress
+from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from apps.bets import errors, odds as odds_math
 from apps.bets.models import Bet, RaceOdds
 from apps.bets.momentum import race_momentum
 from apps.bets.odds_cache import ODDS_CACHE_KEY, card_parse, card_store, redis_client
-from apps.bets.placement_sql import ACCOUNT_SQL, PLACE_BET_SQL, STAKE_TOTAL_SQL
+from apps.bets.placement_sql import ACCOUNT_SQL, PLACE_BET_SQL, REFUSED_PREFIX, REFUSED_SQLSTATE, STAKE_TOTAL_SQL
 from apps.bets.spec import BetSpec, bet_spec
+from apps.bets.throttles import Preflight
+from apps.core.db import prepared_cursor
 from apps.core.redis import redis_now
 from apps.races.models import Race
 
@@ -157,11 +160,13 @@ def _race_card(race_id: int, cached: str | None) -> tuple[str, dict[str, Decimal
 def bet_place(*, user, race_id: int, kind: str, stake: int, symbol: str | None = None,
               low_pct: Decimal | float | None = None, high_pct: Decimal | float | None = None,
               symbols: list[str] | None = None, idempotency_key: str | None = None,
-              client_ip: str | None = None) -> Bet:
+              client_ip: str | None = None, preflight: Preflight | None = None) -> Bet:
     """Place one bet, or raise BetRefused (4xx, nothing written).
 
     With an ``idempotency_key``, a repeat returns the first bet (``bet.replayed`` is True)
-    instead of betting twice, even when the repeats arrive at the same moment.
+    instead of betting twice, even when the repeats arrive at the same moment. ``preflight`` is
+    the clock and odds card the API's rate-limit check already read (apps.bets.throttles), so
+    the bet needs no second Redis round trip.
     """
     spec = bet_spec(kind=kind, stake=stake, symbol=symbol, low_pct=low_pct, high_pct=high_pct, symbols=symbols)
     user_id = int(user.pk)  # the API passes a token user (simplejwt's TokenUser) whose pk may be text
@@ -174,12 +179,16 @@ def bet_place(*, user, race_id: int, kind: str, stake: int, symbol: str | None =
         if (first := _replay(user_id, idempotency_key, race_id, spec)) is not None:
             return first
 
-    # The clock and what we know of the race (duration, symbols, published odds): one round trip.
-    pipe = redis_client().pipeline(transaction=False)
-    pipe.time()
-    pipe.get(ODDS_CACHE_KEY.format(race_id))
-    (seconds, micros), cached = pipe.execute()
-    now = datetime.fromtimestamp(int(seconds), tz=timezone.utc) + timedelta(microseconds=int(micros))
+    # The clock and what we know of the race (duration, symbols, published odds): one round trip,
+    # or none when the API's rate-limit check brought them.
+    if preflight is not None:
+        now, cached = preflight.now, preflight.card
+    else:
+        pipe = redis_client().pipeline(transaction=False)
+        pipe.time()
+        pipe.get(ODDS_CACHE_KEY.format(race_id))
+        (seconds, micros), cached = pipe.execute()
+        now = datetime.fromtimestamp(int(seconds), tz=timezone.utc) + timedelta(microseconds=int(micros))
     duration, winner = _race_card(race_id, cached)
     _check_symbols(spec, winner)  # again in SQL; here so that the odds below exist
     odds = _odds_for(spec, winner, duration)
@@ -194,23 +203,19 @@ def bet_place(*, user, race_id: int, kind: str, stake: int, symbol: str | None =
         "memo": f"{spec.kind} bet on race {race_id}",
     }
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
+        # One statement, atomic by itself (apps.bets.placement_sql): in autocommit when the caller
+        # has no transaction open, else in a savepoint so that a refusal leaves the caller's
+        # transaction usable.
+        with (transaction.atomic() if connection.in_atomic_block else nullcontext()), \
+                prepared_cursor() as cursor:  # planned once per connection (apps.core.db)
             cursor.execute(PLACE_BET_SQL, params)
-            state, starts_at, race_symbols, bet_id, total, balance, entry = cursor.fetchone()
+            state, starts_at, race_symbols, bet_id, balance, _ = cursor.fetchone()
             if state is None:
                 raise errors.race_not_found(race_id)
             if bet_id is None:
                 _check_race_open(state, starts_at, now)
                 _check_symbols(spec, race_symbols)
                 raise _AlreadyPlaced  # the only other way the insert does nothing
-            if total is None:
-                cursor.execute(STAKE_TOTAL_SQL, [user_id, race_id])
-                raise errors.BetRefused(f"You can stake at most {settings.BET_MAX_STAKE_PER_RACE} points on one "
-                                        f"race; you have {cursor.fetchone()[0]} on it already.", code="stake_cap")
-            if balance is None:
-                raise _refusal_after_debit(cursor, user_id, spec.stake, now)
-            if entry != bet_id:  # cannot happen: the entry follows from the bet and the debit
-                raise RuntimeError(f"bet {bet_id}: the stake's ledger entry was not written")
             bet = Bet(pk=bet_id, user_id=user_id, race_id=race_id, kind=spec.kind, stake=spec.stake,
                       symbol=spec.symbol, low_pct=spec.low_pct, high_pct=spec.high_pct, podium=params["podium"],
                       odds=odds, potential_payout=payout, placed_at=now, status=Bet.Status.OPEN, payout=0,
@@ -218,7 +223,19 @@ def bet_place(*, user, race_id: int, kind: str, stake: int, symbol: str | None =
             bet._state.adding = False
             bet.replayed = False
             bet.balance_after = balance
-            _confirm_on_commit(bet, balance)
+            _confirm_on_commit(bet, balance)  # at once in autocommit: the bet is committed
+    except DatabaseError as exc:
+        reason = _refused(exc)
+        if reason is None:
+            raise
+        # The statement undid itself; say why, from what is there now.
+        with connection.cursor() as cursor:
+            if reason == "stake_cap":
+                cursor.execute(STAKE_TOTAL_SQL, [user_id, race_id])
+                row = cursor.fetchone()
+                raise errors.BetRefused(f"You can stake at most {settings.BET_MAX_STAKE_PER_RACE} points on one "
+                                        f"race; you have {row[0] if row else 0} on it already.", code="stake_cap")
+            raise _refusal_after_debit(cursor, user_id, spec.stake, now)
     except _AlreadyPlaced:
         # A concurrent request with the same key committed first: return its bet.
         first = _replay(user_id, idempotency_key, race_id, spec) if idempotency_key else None
@@ -226,6 +243,15 @@ def bet_place(*, user, race_id: int, kind: str, stake: int, symbol: str | None =
             raise errors.BetRefused("Your bet could not be placed right now; please try again.", code="conflict")
         return first
     return bet
+
+
+def _refused(exc: DatabaseError) -> str | None:
+    """The reason bets_refuse() raised with, or None for any other database error."""
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) != REFUSED_SQLSTATE:
+        return None
+    message = str(getattr(cause.diag, "message_primary", "") or "")
+    return message[len(REFUSED_PREFIX):] if message.startswith(REFUSED_PREFIX) else None
 
 
 def _confirm_on_commit(bet: Bet, balance: int) -> None:

@@ -51,3 +51,22 @@ def test_per_address_limit(api_client, race, settings):
     assert api_client.post(url, {"kind": "winner", "stake": 1, "symbol": "AAPL"}, format="json",
                            REMOTE_ADDR="10.0.0.8").status_code == 201
     assert Bet.objects.filter(client_ip="10.0.0.7").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_refused_bet_counts_against_neither_limit(api_client, race, settings, redis_client):
+    """Both limits are checked in one Redis call; a request one limit refuses is not counted in
+    the other window (so a blocked address does not also eat its players' allowance)."""
+    settings.BET_COOLDOWN_SECONDS = 0
+    rates(settings, bets_user="1000/min", bets_ip="1/hour")
+    url = f"/api/v1/races/{race.pk}/bets/"
+    api_client.force_authenticate(make_player("first"))
+    assert api_client.post(url, {"kind": "winner", "stake": 1, "symbol": "AAPL"}, format="json",
+                           REMOTE_ADDR="10.0.0.9").status_code == 201
+    second = make_player("second")
+    api_client.force_authenticate(second)
+    for _ in range(3):
+        assert api_client.post(url, {"kind": "winner", "stake": 1, "symbol": "AAPL"}, format="json",
+                               REMOTE_ADDR="10.0.0.9").status_code == 429
+    assert redis_client.zcard(f"throttle:bets_user:{second.pk}") == 0
+    assert redis_client.zcard("throttle:bets_ip:10.0.0.9") == 1
