@@ -258,4 +258,6 @@ def _confirm_on_commit(bet: Bet, balance: int) -> None:
     from apps.bets.serializers import bet_representation
     from apps.live.events import user_event_on_commit
 
-    user_event_on_commit(bet.user_id, {"type": "bet_confirmed", "bet": bet_representation(bet), "balance": balance})
+    # In the background: the request does not wait for Redis to announce a bet already saved.
+    user_event_on_commit(bet.user_id, {"type": "bet_confirmed", "bet": bet_representation(bet), "balance": balance},
+                         background=True)

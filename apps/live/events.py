@@ -9,10 +9,14 @@ The JSON shapes viewers receive are documented in docs/ARCHITECTURE-live.md.
 """
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import logging
+import os
+import queue
 import re
+import threading
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -84,6 +88,79 @@ def user_event_publish(*, user_id: int, payload: dict) -> str:
     return _publish([keys.user_channel(user_id)], body[:-1] + ',"at":', "}")
 
 
+class _BackgroundPublisher:
+    """Publishes personal events from a thread of this process, many per Redis round trip.
+
+    A request that only announces something (a bet's confirmation) hands the event over and
+    returns; the thread sends whatever has queued up in one pipeline (EVALSHA of the same
+    script, so each event gets Redis time and is published exactly as ``user_event_publish``
+    does), in the order events were handed over. Best-effort like every live event: what is
+    queued when the process exits is flushed at exit; a Redis error is logged.
+    """
+
+    BATCH = 500
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.pid = 0
+
+    def submit(self, keys_: list[str], head: str, tail: str) -> None:
+        if self.pid != os.getpid():  # first use in this process (or a forked child)
+            with self.lock:
+                if self.pid != os.getpid():
+                    self.queue = queue.SimpleQueue()
+                    self.thread = threading.Thread(target=self._run, name="live-publisher", daemon=True)
+                    self.thread.start()
+                    self.pid = os.getpid()
+        self.queue.put((keys_, head, tail))
+
+    def _drain(self, block: bool) -> list:
+        batch = []
+        try:
+            if block:
+                batch.append(self.queue.get())
+            while len(batch) < self.BATCH:
+                batch.append(self.queue.get_nowait())
+        except queue.Empty:
+            pass
+        return batch
+
+    def _send(self, batch: list) -> None:
+        try:
+            script = _script(settings.REDIS_URL)
+            pipe = get_redis().pipeline(transaction=False)
+            for keys_, head, tail in batch:
+                script(keys=keys_, args=[head, tail], client=pipe)
+            pipe.execute()
+        except Exception:  # noqa: BLE001 - after commit: logged, never raised
+            log.exception("%d live events not published", len(batch))
+
+    def _run(self) -> None:
+        while True:
+            self._send(self._drain(block=True))
+
+    def flush(self) -> None:
+        if self.pid == os.getpid():
+            while batch := self._drain(block=False):
+                self._send(batch)
+
+
+_background = _BackgroundPublisher()
+atexit.register(_background.flush)
+
+
+def user_event_publish_later(*, user_id: int, payload: dict) -> None:
+    """Queue one personal event for the background publisher (the same message as
+    ``user_event_publish``, sent a moment later, without a round trip in the caller)."""
+    if not isinstance(payload, dict):
+        raise ValueError("A user event payload is a dict with a 'type'.")
+    _check_type(payload.get("type"))
+    body = dumps({**payload, "user": int(user_id)})
+    _background.submit([keys.user_channel(user_id)], body[:-1] + ',"at":', "}")
+
+
 def _safely(publish, **kwargs) -> None:
     # Runs after the commit: the data is already saved, so a Redis hiccup must not turn a
     # successful request into an error. The viewer's next snapshot shows the state anyway.
@@ -101,10 +178,12 @@ def race_event_on_commit(race_id: int, event_type: str, payload: dict) -> None:
                                           payload=payload))
 
 
-def user_event_on_commit(user_id: int, payload: dict) -> None:
+def user_event_on_commit(user_id: int, payload: dict, *, background: bool = False) -> None:
     """Push a personal event (``payload["type"]``: bet_confirmed, payout, rank, badge, alert, ...)
-    to the user's /ws/me/ sockets once the current transaction commits."""
+    to the user's /ws/me/ sockets once the current transaction commits. ``background``: hand it
+    to this process's publisher thread instead of publishing in the caller (the hot bet path)."""
     if not isinstance(payload, dict):
         raise ValueError("A user event payload is a dict with a 'type'.")
     _check_type(payload.get("type"))
-    transaction.on_commit(lambda: _safely(user_event_publish, user_id=user_id, payload=payload))
+    publish = user_event_publish_later if background else user_event_publish
+    transaction.on_commit(lambda: _safely(publish, user_id=user_id, payload=payload))
