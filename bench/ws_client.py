@@ -3,7 +3,8 @@
 Each process opens its share of connections, answers protocol pings, and for every race frame
 records ``receipt time - frame["ts"]`` (the frame's Redis timestamp; Redis runs on this host, so
 both clocks are the same). Frames are not JSON-decoded: the "ts" field is cut out of the bytes.
-Used by bench/ws_fanout.py, which runs several of these processes and reports their CPU use.
+Used by bench/ws_fanout.py, which runs several of these processes (on uvloop when installed)
+and reports their CPU use.
 """
 from __future__ import annotations
 
@@ -121,4 +122,11 @@ def _cpu() -> float:
 
 
 def client_main(targets, conn):
-    asyncio.run(run_client(targets, conn))
+    # uvloop (compiled) when installed: about half the load generator's CPU per frame, which on
+    # a machine shared with the servers is CPU the servers get back.
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(run_client(targets, conn))
+    else:
+        uvloop.run(run_client(targets, conn))

@@ -18,11 +18,11 @@ PARALLEL_MIN = 64  # below this many sockets a thread hand-off costs more than i
 SEND_ERROR = -1
 
 
-def _send_range(sends: Sequence[Callable[[bytes], int]], data: bytes, results: list[int],
+def _send_range(sends: Sequence[Callable[[bytes], int]], datas: Sequence[bytes], results: list[int],
                 start: int, stop: int) -> None:
     for i in range(start, stop):
         try:
-            results[i] = sends[i](data)
+            results[i] = sends[i](datas[i])
         except BlockingIOError:
             results[i] = 0
         except OSError:
@@ -30,8 +30,9 @@ def _send_range(sends: Sequence[Callable[[bytes], int]], data: bytes, results: l
 
 
 class ParallelSender:
-    """``send_all(sends, data)`` calls each ``sends[i](data)`` once and returns how many bytes each
-    took (``SEND_ERROR`` for a socket error), using up to ``threads`` threads including the caller's."""
+    """``send_all(sends, datas)`` calls each ``sends[i](datas[i])`` once and returns how many bytes
+    each took (``SEND_ERROR`` for a socket error), using up to ``threads`` threads including the
+    caller's. The sends must go to distinct sockets: two to one socket could interleave."""
 
     def __init__(self, threads: int = 2):
         self.threads = max(1, threads)
@@ -44,17 +45,17 @@ class ParallelSender:
                 self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="ws-fanout")
             return self._pool
 
-    def send_all(self, sends: Sequence[Callable[[bytes], int]], data: bytes) -> list[int]:
+    def send_all(self, sends: Sequence[Callable[[bytes], int]], datas: Sequence[bytes]) -> list[int]:
         n = len(sends)
         results = [0] * n
         if self.threads == 1 or n < PARALLEL_MIN:
-            _send_range(sends, data, results, 0, n)
+            _send_range(sends, datas, results, 0, n)
             return results
         pool = self._executor()
         step = -(-n // self.threads)
-        futures = [pool.submit(_send_range, sends, data, results, start, min(n, start + step))
+        futures = [pool.submit(_send_range, sends, datas, results, start, min(n, start + step))
                    for start in range(step, n, step)]
-        _send_range(sends, data, results, 0, step)  # the caller's own slice
+        _send_range(sends, datas, results, 0, step)  # the caller's own slice
         for future in futures:
             future.result()
         return results

@@ -19,6 +19,7 @@ import random
 import socket
 import time
 import weakref
+from collections import deque
 
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -63,10 +64,13 @@ class Hub:
         self.limit = settings.LIVE_WS_MAX_BUFFER_BYTES
         self._tasks: list[asyncio.Task] = []
         self._closing = False
-        self.fanout_ms_max = 0.0  # the slowest fan-out of one message since the last health report
+        self.fanout_ms_max = 0.0  # the slowest fan-out of one batch of messages since the last health report
         self._started: asyncio.Future | None = None
         self._drain_wakeup = asyncio.Event()
         self.sender = ParallelSender(getattr(settings, "LIVE_WS_SEND_THREADS", SEND_THREADS))
+        self._outbox: deque[tuple[str, Outgoing]] = deque()  # received, not yet fanned out
+        self._outbox_ready = asyncio.Event()
+        self._flushing = asyncio.Lock()  # one flush at a time: messages leave in arrival order
 
     # -- lifecycle
     async def ensure_started(self) -> None:
@@ -77,7 +81,8 @@ class Hub:
                 # readable) even when no race is watched.
                 await self.pubsub.subscribe(f"live:hub:{self.process_id}")
                 self._tasks = [asyncio.create_task(coro) for coro in
-                               (self._read(), self._drain(), self._heartbeat(), self._report_health())]
+                               (self._read(), self._send_outbox(), self._drain(), self._heartbeat(),
+                                self._report_health())]
                 self._started.set_result(True)
             except BaseException as exc:
                 self._started.set_exception(exc)
@@ -160,55 +165,100 @@ class Hub:
             channel = message["channel"].decode()
             if message["type"] == "message":
                 try:
-                    await self.fan_out(channel, message["data"])
+                    self.post(channel, message["data"])
                 except Exception:  # noqa: BLE001 - one bad message must not stop the room
-                    log.exception("hub: fan-out on %s failed", channel)
+                    log.exception("hub: message on %s not understood", channel)
             elif message["type"] == "subscribe":
                 confirmed = self.confirmed.get(channel)
                 if confirmed is not None and not confirmed.done():
                     confirmed.set_result(True)
 
-    async def fan_out(self, channel: str, data: bytes) -> None:
-        viewers = self.rooms.get(channel)
-        if not viewers:
+    def post(self, channel: str, data: bytes) -> None:
+        """Queue a message received on ``channel`` for its viewers; ``_send_outbox`` sends it."""
+        if channel not in self.rooms:
             return
         seq = frame_seq(data)
         if seq is None and (race_id := keys.race_id_of(channel)) is not None:
             # A room event (started, settled, ...): the cached race state is out of date.
             self.state_cache.pop(race_id, None)
-        out = Outgoing.of(FRAME if seq is not None else EVENT, data.decode(), seq)
+        self._outbox.append((channel, Outgoing.of(FRAME if seq is not None else EVENT, data.decode(), seq)))
+        self._outbox_ready.set()
+
+    async def fan_out(self, channel: str, data: bytes) -> None:
+        """Send one message to the channel's viewers now (with anything queued before it)."""
+        self.post(channel, data)
+        await self.flush_outbox()
+
+    async def _send_outbox(self) -> None:
+        while True:
+            if not self._outbox:
+                self._outbox_ready.clear()
+                await self._outbox_ready.wait()
+            try:
+                await self.flush_outbox()
+            except Exception:  # noqa: BLE001 - one bad message must not stop the rooms
+                log.exception("hub: fan-out failed")
+
+    async def flush_outbox(self) -> None:
+        """Send every queued message. The reader queues all the messages one read from Redis
+        brought (the engine publishes every race's frame at the same moment), so the frames of
+        all rooms go out as ONE batch of ``send()`` calls over the sender's threads, instead of
+        one small fan-out per room, each waiting for the previous one."""
+        async with self._flushing:
+            await self._flush_outbox()
+
+    async def _flush_outbox(self) -> None:
         started = time.perf_counter()
-        await self.broadcast(viewers, out)
+        batch: list[tuple[Viewer, Outgoing]] = []
+        in_batch: set[str] = set()
+        while self._outbox:
+            channel, out = self._outbox.popleft()
+            if channel in in_batch:
+                # A second message for the same room: its first must reach the sockets first.
+                self._send_batch(batch)
+                batch, in_batch = [], set()
+            viewers = self.rooms.get(channel)
+            if viewers:
+                in_batch.add(channel)
+                await self._offer_all(viewers, out, batch)
+        self._send_batch(batch)
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.fanout_ms_max = max(self.fanout_ms_max, elapsed_ms)
 
     async def broadcast(self, viewers, out: Outgoing) -> None:
-        """Offer ``out`` to each viewer. Viewers whose socket is idle get the frame bytes with one
-        ``send()`` each, spread over ``self.sender``'s threads (fanout.py); the others (snapshot not
-        out yet, something pending, bytes still buffered in the server, not daphne) take the
-        ordered path of viewer.py, which conflates for slow ones."""
+        """Offer ``out`` to each of ``viewers`` now."""
+        batch: list[tuple[Viewer, Outgoing]] = []
+        await self._offer_all(viewers, out, batch)
+        self._send_batch(batch)
+
+    @staticmethod
+    async def _offer_all(viewers, out: Outgoing, batch: list) -> None:
+        """Viewers whose socket is idle go into ``batch``, to get the frame bytes with one ``send()``
+        each; the others (snapshot not out yet, something pending, bytes still buffered in the
+        server, not daphne) take the ordered path of viewer.py, which conflates for slow ones."""
         everyone = tuple(viewers)
         if len(everyone) > 1:  # start at a random viewer, so that no one is always served last
             cut = random.randrange(len(everyone))
             everyone = everyone[cut:] + everyone[:cut]
         seq = out.seq
-        direct = []
         for viewer in everyone:
             if seq is not None and seq <= viewer.frame_floor:
                 continue  # already in its snapshot
             if viewer.takes_direct():
-                direct.append(viewer)
+                batch.append((viewer, out))
             else:
                 await viewer.offer(out)
-        if not direct:
+
+    def _send_batch(self, batch: list[tuple[Viewer, Outgoing]]) -> None:
+        """One ``send()`` per (viewer, message), over the sender's threads (fanout.py); what a send
+        did not take goes to the server's buffer, on this thread. A viewer appears at most once."""
+        if not batch:
             return
-        wire = out.wire()
-        results = self.sender.send_all([viewer.direct.send for viewer in direct], wire)
-        size = len(wire)
-        for viewer, sent in zip(direct, results):
-            if sent == size:
-                if seq is not None:
-                    viewer.frame_floor = seq
+        results = self.sender.send_all([viewer.direct.send for viewer, _ in batch], [out.wire() for _, out in batch])
+        for (viewer, out), sent in zip(batch, results):
+            if sent == len(out.wire()):
+                if out.seq is not None:
+                    viewer.frame_floor = out.seq
             else:
                 viewer.sent_directly(out, sent)
 
@@ -236,8 +286,8 @@ class Hub:
             except Exception:  # noqa: BLE001 - the heartbeat still goes out, with our clock
                 now = time.time()
             out = Outgoing.of(PING, '{"type":"ping","ts":%.3f}' % now)
-            for viewers in tuple(self.rooms.values()):
-                await self.broadcast(viewers, out)
+            self._outbox.extend((channel, out) for channel in self.rooms)
+            self._outbox_ready.set()
 
     # -- health (docs/ARCHITECTURE-live.md, "Health")
     def stats(self) -> dict:

@@ -127,7 +127,7 @@ def test_parallel_sender_sends_each_socket_once_and_reports_what_it_took():
     sender = ParallelSender(threads=3)
     try:
         n = PARALLEL_MIN * 4
-        results = sender.send_all([make(i) for i in range(n)], b"0123456789")
+        results = sender.send_all([make(i) for i in range(n)], [b"0123456789"] * n)
     finally:
         sender.close()
     assert sorted(i for i, _ in calls) == list(range(n))
