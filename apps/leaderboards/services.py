@@ -110,14 +110,16 @@ def _ranks(client, key: str, user_ids: list[int]) -> list[int | None]:
 
 
 def _announce_rank_changes(user_ids, before, after) -> None:
-    """Tell players who climbed the global board (the toast "You are #N on the global board")."""
-    from apps.live.events import user_event_publish
+    """Tell players who climbed the global board (the toast "You are #N on the global board").
+    Queued for the background publisher: thousands of players cost a few pipelined round trips,
+    not one each."""
+    from apps.live.events import user_event_publish_later
 
     for user_id, old, new in zip(user_ids, before, after):
         if new is not None and (old is None or new < old):
             try:
-                user_event_publish(user_id=user_id, payload={"type": "rank_changed", "board": "global",
-                                                             "rank": new, "previous": old})
+                user_event_publish_later(user_id=user_id, payload={"type": "rank_changed", "board": "global",
+                                                                   "rank": new, "previous": old})
             except Exception:  # the board is already right; a lost toast is not worth a retry
                 log.warning("could not announce rank %s to player %s", new, user_id, exc_info=True)
 

@@ -7,7 +7,7 @@ import logging
 from django.db import transaction
 
 from apps.live.events import race_event_on_commit as _room_event_on_commit
-from apps.live.events import user_event_publish
+from apps.live.events import user_event_publish_later
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,6 @@ def _notify_players(race_id: int, event_type: str) -> None:
         if payout is not None:
             payload["payout"] = int(payout)
         try:
-            user_event_publish(user_id=user_id, payload=payload)
+            user_event_publish_later(user_id=user_id, payload=payload)  # pipelined in the background
         except Exception:  # the race is committed; a lost toast must not fail the task
             log.exception("race %s: could not notify player %s of %s", race_id, user_id, event_type)
