@@ -114,4 +114,6 @@ def badge_event_payload(badge: Badge, *, race_id: int | None) -> dict:
 def _notify_on_commit(race_id: int, awards: list[Award]) -> None:
     badges = Badge.objects.in_bulk({a.badge_id for a in awards})
     for award in awards:
-        user_event_on_commit(award.user_id, badge_event_payload(badges[award.badge_id], race_id=race_id))
+        # Background publisher: a race's first-bet badges can go to thousands of players at once.
+        user_event_on_commit(award.user_id, badge_event_payload(badges[award.badge_id], race_id=race_id),
+                             background=True)
