@@ -71,6 +71,10 @@ class Viewer(asyncio.Protocol):
                     ts = float(payload[i:payload.index(b",", i)])
                     if self.stats["measuring"]:
                         self.stats["delays"].append(now - ts)
+                        worst = self.stats["worst_by_second"]
+                        second = int(ts)
+                        if now - ts > worst.get(second, 0.0):
+                            worst[second] = now - ts
                     self.stats["frames"] += 1
                 elif not self.ready.done():
                     self.ready.set_result(True)  # the snapshot
@@ -101,7 +105,7 @@ async def run_client(targets: list[tuple[int, int]], conn, batch: int = 100) -> 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     loop = asyncio.get_running_loop()
-    stats = {"delays": [], "frames": 0, "closed": 0, "failed": 0, "measuring": False}
+    stats = {"delays": [], "worst_by_second": {}, "frames": 0, "closed": 0, "failed": 0, "measuring": False}
     viewers = []
     for start in range(0, len(targets), batch):
         chunk = targets[start:start + batch]
@@ -112,7 +116,7 @@ async def run_client(targets: list[tuple[int, int]], conn, batch: int = 100) -> 
     stats["measuring"], stats["frames"] = True, 0
     await loop.run_in_executor(None, conn.recv)  # "stop"
     stats["measuring"] = False
-    conn.send({"delays": stats["delays"], "frames": stats["frames"], "closed": stats["closed"],
+    conn.send({"delays": stats["delays"], "worst_by_second": stats["worst_by_second"], "frames": stats["frames"], "closed": stats["closed"],
                "cpu_seconds": _cpu() - cpu0})
 
 
