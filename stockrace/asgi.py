@@ -1,4 +1,5 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels' routers."""
+import gc
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockrace.settings")
@@ -21,3 +22,8 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Everything loaded so far (Django, apps, routes) lives as long as the process: move it out of
+# the collector's reach, so that a full collection in a process holding thousands of viewers
+# scans only what they create (docs/ARCHITECTURE-live.md, "The write path").
+gc.freeze()

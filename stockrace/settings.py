@@ -306,6 +306,9 @@ LIVE_ENGINE_POLL_SECONDS = env.float("LIVE_ENGINE_POLL_SECONDS", 0.2, min=0.05, 
 # in the server before its frames are conflated (latest frame only).
 LIVE_WS_HEARTBEAT_SECONDS = env.float("LIVE_WS_HEARTBEAT_SECONDS", 15.0, min=0.5)
 LIVE_WS_MAX_BUFFER_BYTES = env.int("LIVE_WS_MAX_BUFFER_BYTES", 65536, min=1024)
+# Threads (the event loop's included) that send one fan-out batch to a process's viewers
+# (apps/live/fanout.py): socket sends release the GIL, so two use both cores.
+LIVE_WS_SEND_THREADS = env.int("LIVE_WS_SEND_THREADS", 2, min=1, max=8)
 
 # ----------------------------------------------------------------------------- game rules
 SIGNUP_BONUS = env.int("SIGNUP_BONUS", 1000, min=0)
