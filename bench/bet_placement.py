@@ -246,7 +246,7 @@ def report(label: str, stats: dict, seconds: float) -> None:
     print(f"  refused: {stats['refused'] or 'none'}")
     print(f"  CPU: servers {stats['server_cpu']:.1f} s over the measured window "
           f"({stats['server_cpu'] * 1000 / max(done, 1):.1f} ms per request), load generator "
-          f"{stats['client_cpu']:.1f} s (whole phase)")
+          f"{stats['client_cpu']:.1f} s")
     if stats.get("services_cpu"):
         pg, rd = stats["services_cpu"]["postgres"], stats["services_cpu"]["redis"]
         print(f"  CPU: PostgreSQL {pg:.1f} s ({pg * 1000 / max(done, 1):.2f} ms per request), Redis {rd:.1f} s "
@@ -318,6 +318,9 @@ def main() -> int:
     parser.add_argument("--server", choices=("daphne", "uvicorn"), default="daphne",
                         help="the ASGI server (uvicorn: uvloop + httptools)")
     parser.add_argument("--threads", type=int, default=4, help="HTTP_THREADS per server process")
+    parser.add_argument("--pool", type=int, default=0,
+                        help="DB_POOL_MAX_SIZE per server (default 0: each worker thread keeps its own "
+                             "connection, DB_CONN_MAX_AGE=300, as the Procfile runs it)")
     parser.add_argument("--clients", type=int, default=2, help="load-generator processes")
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections per client process")
     parser.add_argument("--players", type=int, default=4000)
@@ -337,7 +340,7 @@ def main() -> int:
     database_url = recreate_database(BENCH_DB)
     redis_url = config.redis_url_with_db(os.environ["REDIS_URL"], args.redis_db)
     print(f"database {BENCH_DB}, redis db {args.redis_db}: migrating...", flush=True)
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DB_POOL_MAX_SIZE": str(args.threads),
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DB_POOL_MAX_SIZE": str(args.pool), "DB_CONN_MAX_AGE": "0" if args.pool else "300",
            "HTTP_THREADS": str(args.threads), "LOG_LEVEL": "ERROR", "BET_RATE_LIMIT_IP": "10000000/min"}
     env.pop("STOCKRACE_TESTING", None)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
@@ -378,7 +381,8 @@ def main() -> int:
         "GROUP BY user_id) l USING (user_id) WHERE a.balance <> l.s"))
     bad = len(list(mismatched))
 
-    print(f"\nservers: {args.servers} {args.server} ({args.threads} threads each), clients: {args.clients} processes x {args.connections} connections, "
+    print(f"\nservers: {args.servers} {args.server} ({args.threads} threads each), clients: {args.clients} processes "
+          f"x {args.connections} connections, "
           f"{args.players} players, {args.races} races, {os.cpu_count()} CPUs")
     report("accepted bets", bets, args.seconds)
     if floor is not None:

@@ -15,6 +15,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from stockrace.routing import websocket_urlpatterns  # noqa: E402
+from stockrace.servers import tune_twisted_http  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -22,6 +23,9 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Under daphne: Twisted's per-request Content-Type parsing memoised (stockrace/servers.py).
+tune_twisted_http()
 
 # Everything loaded so far (Django, apps, routes) lives as long as the process: move it out of
 # the collector's reach, so that a full collection in a process holding thousands of viewers

@@ -65,9 +65,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # where code asks for them (apps.core.db.prepared_cursor: the bet statement). Django's default,
 # None, disables them entirely. Not for transaction-mode poolers such as PgBouncer's.
 DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
-# DB_POOL_MAX_SIZE > 0 keeps up to that many connections per process in psycopg's pool (Django's
-# "pool" option, which needs persistent connections off): a request borrows one and gives it back
-# when it finishes, instead of opening a new connection (a new server process) each time.
+# The web process serves HTTP from a fixed pool of worker threads (stockrace/handlers.py), so
+# DB_CONN_MAX_AGE > 0 (the Procfile sets 300) lets each thread keep its connection, checked at the
+# start of each request (CONN_HEALTH_CHECKS). DB_POOL_MAX_SIZE > 0 uses psycopg's pool instead
+# (Django's "pool" option, which needs persistent connections off): a request borrows a
+# connection and gives it back when it finishes — measured slower on the bet path here.
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", 0, min=0)
 # Worker threads per ASGI process for HTTP requests (stockrace/handlers.py): how many requests one
 # process works on at once. A thread keeps its database connection between requests.

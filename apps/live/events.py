@@ -104,17 +104,20 @@ class _BackgroundPublisher:
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
-        self.pid = 0
 
     def submit(self, keys_: list[str], head: str, tail: str) -> None:
-        if self.pid != os.getpid():  # first use in this process (or a forked child)
+        if self.thread is None:  # first use in this process (a forked child starts with none)
             with self.lock:
-                if self.pid != os.getpid():
-                    self.queue = queue.SimpleQueue()
+                if self.thread is None:
                     self.thread = threading.Thread(target=self._run, name="live-publisher", daemon=True)
                     self.thread.start()
-                    self.pid = os.getpid()
         self.queue.put((keys_, head, tail))
+
+    def forked(self) -> None:
+        """In a forked child: the parent's thread did not come along; start afresh on first use."""
+        self.queue = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.thread = None
 
     def _drain(self, block: bool) -> list:
         batch = []
@@ -142,13 +145,14 @@ class _BackgroundPublisher:
             self._send(self._drain(block=True))
 
     def flush(self) -> None:
-        if self.pid == os.getpid():
+        if self.thread is not None:
             while batch := self._drain(block=False):
                 self._send(batch)
 
 
 _background = _BackgroundPublisher()
 atexit.register(_background.flush)
+os.register_at_fork(after_in_child=_background.forked)
 
 
 def user_event_publish_later(*, user_id: int, payload: dict) -> None:
