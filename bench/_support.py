@@ -95,3 +95,14 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_probe() -> float:
+    """CPU seconds a fixed pure-Python loop takes: how fast this (virtual) machine's cores are
+    right now. The same loop has taken 1.2-1.65 s on an idle machine of this kind; runs are
+    only comparable at similar probe times."""
+    began = time.process_time()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.process_time() - began

@@ -42,7 +42,7 @@ import subprocess
 import sys
 import time
 
-from _support import BASE_DIR, cpu_seconds, recreate_database, start_daphne
+from _support import BASE_DIR, cpu_probe, cpu_seconds, recreate_database, start_daphne
 
 BENCH_DB = "bench_bets"
 
@@ -337,6 +337,7 @@ def main() -> int:
 
     from stockrace import config
 
+    probe_before = cpu_probe()
     database_url = recreate_database(BENCH_DB)
     redis_url = config.redis_url_with_db(os.environ["REDIS_URL"], args.redis_db)
     print(f"database {BENCH_DB}, redis db {args.redis_db}: migrating...", flush=True)
@@ -390,6 +391,8 @@ def main() -> int:
     if service is not None:
         report(f"bet_place called directly by {args.service_procs} processes (no HTTP; CPU is theirs)", service,
                args.seconds)
+    print(f"CPU probe (10M-step Python loop): {probe_before:.2f} s before, {cpu_probe():.2f} s after — "
+          "compare runs only at similar probe times")
     print(f"bets stored: {Bet.objects.count()}; sum of balances {balances} == sum of ledger {ledger}: "
           f"{balances == ledger}; accounts whose balance != their ledger: {bad}")
     return 0 if balances == ledger and bad == 0 else 1
