@@ -16,10 +16,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from stockrace.routing import websocket_urlpatterns  # noqa: E402
 from stockrace.servers import tune_twisted_http  # noqa: E402
+from apps.bets.fastpath import BetFastPath  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # The bet POST of token-authenticated JSON clients skips Django's request machinery
+        # (apps/bets/fastpath.py); every other HTTP request goes to Django.
+        "http": BetFastPath(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

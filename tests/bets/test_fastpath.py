@@ -1,0 +1,208 @@
+"""The bet POST's fast route (apps.bets.fastpath) answers exactly as the DRF view does.
+
+Each case is sent twice with equal players: through the real ASGI application (where the fast
+route answers bearer-token JSON) and through Django's test client (the DRF view). Status,
+error shape and Retry-After must match; requests the fast route must not answer reach Django.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+import pytest
+from asgiref.testing import ApplicationCommunicator
+from rest_framework_simplejwt.tokens import AccessToken
+
+from apps.bets import fastpath
+from apps.bets.auth import PlayerTokenAuthentication
+from apps.bets.models import Bet
+from apps.bets.selectors import race_odds
+from apps.races.models import Race
+from stockrace.asgi import application
+from tests.bets.conftest import make_player, make_race
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the fast route works on its own threads
+
+
+@pytest.fixture(autouse=True)
+def _count_fast_answers(monkeypatch):
+    PlayerTokenAuthentication.verified.clear()
+    calls = []
+    original = fastpath.BetFastPath._place
+
+    def counted(self, *args, **kwargs):
+        calls.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(fastpath.BetFastPath, "_place", counted)
+    return calls
+
+
+def _asgi(path: str, body: bytes, headers: list[tuple[bytes, bytes]]):
+    async def go():
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+                 "headers": [(b"host", b"127.0.0.1"), (b"content-length", str(len(body)).encode()), *headers],
+                 "client": ("10.1.2.3", 5000),
+                 "server": ("127.0.0.1", 8000)}
+        app = ApplicationCommunicator(application, scope)
+        await app.send_input({"type": "http.request", "body": body, "more_body": False})
+        start = await app.receive_output(10)
+        content = b""
+        while True:
+            message = await app.receive_output(10)
+            content += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await app.wait(10)
+        return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, json.loads(content)
+
+    return asyncio.run(go())
+
+
+_players = iter(range(10**6))
+
+
+def _both(client, race_id, body: dict, *, balance=None, extra=()):
+    """(fast answer, Django answer) for the same bet from two equal new players."""
+    answers = []
+    for route in ("fast", "django"):
+        player = make_player(f"{route}-{next(_players)}", balance)
+        token = str(AccessToken.for_user(player))
+        raw = json.dumps(body).encode()
+        if route == "fast":
+            answers.append(_asgi(f"/api/v1/races/{race_id}/bets/", raw,
+                                 [(b"authorization", f"Bearer {token}".encode()),
+                                  (b"content-type", b"application/json"), *extra]))
+        else:
+            response = client.post(f"/api/v1/races/{race_id}/bets/", raw, content_type="application/json",
+                                   HTTP_AUTHORIZATION=f"Bearer {token}", REMOTE_ADDR="10.1.2.3",
+                                   **{f"HTTP_{k.decode().upper().replace('-', '_')}": v.decode() for k, v in extra})
+            answers.append((response.status_code, {k.lower(): v for k, v in response.items()}, response.json()))
+    return answers
+
+
+def _same_bet(fast: dict, slow: dict):
+    ignore = {"id", "placed_at"}
+    assert {k: v for k, v in fast.items() if k not in ignore} == {k: v for k, v in slow.items() if k not in ignore}
+
+
+@pytest.mark.parametrize("body", [
+    {"kind": "winner", "stake": 25, "symbol": "AAPL"},
+    {"kind": "bracket", "stake": 10, "symbol": "MSFT", "low_pct": -1.0, "high_pct": 2.5},
+    {"kind": "podium", "stake": 5, "symbols": ["AAPL", "MSFT", "TSLA"]},
+])
+def test_accepted_bets_are_the_same(client, settings, _count_fast_answers, body):
+    settings.BET_COOLDOWN_SECONDS = 0
+    race = make_race()
+    race_odds(race)
+    (fs, fh, fb), (ds, _, db_) = _both(client, race.pk, body)
+    assert fs == ds == 201
+    _same_bet(fb, db_)
+    assert len(_count_fast_answers) == 1  # the first went the fast way, the test client's did not
+    assert fh["x-content-type-options"] == "nosniff" and fh["x-frame-options"] == settings.X_FRAME_OPTIONS
+    assert Bet.objects.filter(race=race).count() == 2
+
+
+@pytest.mark.parametrize("body, balance, status, code", [
+    ({"stake": 5, "symbol": "AAPL"}, None, 400, "invalid"),
+    ({"kind": "winner", "stake": 5, "symbol": "ZZZZ"}, None, 400, "unknown_symbol"),
+    ({"kind": "winner", "stake": "lots", "symbol": "AAPL"}, None, 400, "invalid"),
+    ({"kind": "winner", "stake": 100, "symbol": "AAPL"}, 40, 409, "insufficient_points"),
+    ({"kind": "winner", "stake": 501, "symbol": "AAPL"}, 5000, 400, None),  # over the per-race cap at once
+])
+def test_refusals_are_the_same(client, settings, body, balance, status, code):
+    race = make_race()
+    race_odds(race)
+    (fs, _, fb), (ds, _, db_) = _both(client, race.pk, body, balance=balance)
+    assert fs == ds == status
+    assert fb == db_ and fb["error"]["code"] == (code or db_["error"]["code"])
+    assert Bet.objects.filter(race=race).count() == 0
+
+
+def test_the_stake_cap_across_bets_is_refused_the_same(client, settings):
+    settings.BET_COOLDOWN_SECONDS = 0
+    race = make_race()
+    race_odds(race)
+    for route in ("fast", "django"):
+        player = make_player(f"capped-{route}", 5000)
+        token = str(AccessToken.for_user(player))
+        answers = []
+        for stake in (400, 200):
+            raw = json.dumps({"kind": "winner", "stake": stake, "symbol": "AAPL"}).encode()
+            if route == "fast":
+                status, _, body = _asgi(f"/api/v1/races/{race.pk}/bets/", raw,
+                                        [(b"authorization", f"Bearer {token}".encode()),
+                                         (b"content-type", b"application/json")])
+            else:
+                response = client.post(f"/api/v1/races/{race.pk}/bets/", raw, content_type="application/json",
+                                       HTTP_AUTHORIZATION=f"Bearer {token}")
+                status, body = response.status_code, response.json()
+            answers.append((status, body.get("error")))
+        assert answers[0][0] == 201
+        assert answers[1] == (409, {"code": "stake_cap", "message": answers[1][1]["message"], "fields": {}})
+        assert "at most 500" in answers[1][1]["message"] and "400 on it already" in answers[1][1]["message"]
+
+
+def test_unknown_and_closed_races_are_refused_the_same(client):
+    (fs, _, fb), (ds, _, db_) = _both(client, 987654, {"kind": "winner", "stake": 5, "symbol": "AAPL"})
+    assert fs == ds == 404 and fb == db_
+    race = make_race(state=Race.State.SCHEDULED, starts_in=timedelta(hours=2))
+    (fs, _, fb), (ds, _, db_) = _both(client, race.pk, {"kind": "winner", "stake": 5, "symbol": "AAPL"})
+    assert fs == ds == 409 and fb["error"]["code"] == db_["error"]["code"] == "race_not_open"
+
+
+def test_rate_limit_gives_the_same_429_and_retry_after(client, settings):
+    rest = {**settings.REST_FRAMEWORK}
+    rest["DEFAULT_THROTTLE_RATES"] = {**rest["DEFAULT_THROTTLE_RATES"], "bets_ip": "1/hour"}
+    settings.REST_FRAMEWORK = rest
+    race = make_race()
+    race_odds(race)
+    body = {"kind": "winner", "stake": 5, "symbol": "AAPL"}
+    first_fast, first_django = _both(client, race.pk, body)
+    assert first_fast[0] == 201 and first_django[0] == 429  # one address: the second bet is over the limit
+    second_fast, _ = _both(client, race.pk, body)
+    assert second_fast[0] == 429 and second_fast[2] == first_django[2]
+    assert 1 <= int(second_fast[1]["retry-after"]) <= 3600
+
+
+def test_idempotency_key_replays_the_first_bet(settings):
+    settings.BET_COOLDOWN_SECONDS = 0
+    race = make_race()
+    race_odds(race)
+    token = str(AccessToken.for_user(make_player("retrying")))
+    headers = [(b"authorization", f"Bearer {token}".encode()), (b"content-type", b"application/json"),
+               (b"idempotency-key", b"try-1")]
+    body = json.dumps({"kind": "winner", "stake": 5, "symbol": "AAPL"}).encode()
+    first = _asgi(f"/api/v1/races/{race.pk}/bets/", body, headers)
+    again = _asgi(f"/api/v1/races/{race.pk}/bets/", body, headers)
+    assert first[0] == 201 and again[0] == 201 and first[2]["id"] == again[2]["id"]
+    assert Bet.objects.filter(race=race).count() == 1
+
+
+@pytest.mark.parametrize("headers, status", [
+    ([(b"authorization", b"Bearer not-a-token"), (b"content-type", b"application/json")], 401),
+    ([(b"content-type", b"application/json")], 401),  # no token at all
+    ([(b"authorization", b"Bearer x"), (b"content-type", b"text/plain")], 401),
+])
+def test_what_the_fast_route_does_not_answer_reaches_django(_count_fast_answers, headers, status):
+    race = make_race()
+    status_, _, body = _asgi(f"/api/v1/races/{race.pk}/bets/",
+                             json.dumps({"kind": "winner", "stake": 5, "symbol": "AAPL"}).encode(), headers)
+    assert status_ == status and body["error"]["message"]  # DRF's 401, in the error shape
+    assert _count_fast_answers == []
+
+
+def test_a_session_cookie_goes_to_django(_count_fast_answers, settings):
+    settings.BET_COOLDOWN_SECONDS = 0
+    race = make_race()
+    race_odds(race)
+    token = str(AccessToken.for_user(make_player("with-cookie")))
+    status, _, body = _asgi(f"/api/v1/races/{race.pk}/bets/",
+                            json.dumps({"kind": "winner", "stake": 5, "symbol": "AAPL"}).encode(),
+                            [(b"authorization", f"Bearer {token}".encode()), (b"content-type", b"application/json"),
+                             (b"cookie", b"sessionid=whatever")])
+    assert status == 201, body
+    assert body["race"] == race.pk
+    assert _count_fast_answers == []  # answered by the DRF view
