@@ -63,7 +63,10 @@ def test_rest_paginates_and_refuses_bad_requests(simulator):
         with urllib.request.urlopen(base + path, timeout=5) as response:
             return json.loads(response.read())
 
-    page = get("/v2/stocks/SIM001/trades?limit=5&start=" + time.strftime("%Y-%m-%d", time.gmtime()))
+    # The last hour: the simulator serves at most 6 hours per request (the start of the UTC day
+    # is too far back after 06:00 UTC).
+    page = get("/v2/stocks/SIM001/trades?limit=5&start=" + time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                         time.gmtime(time.time() - 3600)))
     assert len(page["trades"]) == 5 and page["next_page_token"] and page["symbol"] == "SIM001"
     for path, status in [("/v2/stocks/trades", 422), ("/v2/stocks/bars?symbols=SIM001&timeframe=7Min", 422),
                          ("/v2/stocks/bars?symbols=SIM001&start=yesterday", 422), ("/v2/assets/NOPE", 404),
