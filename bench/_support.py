@@ -106,3 +106,21 @@ def cpu_probe() -> float:
     for i in range(10_000_000):
         total += i
     return time.process_time() - began
+
+
+async def read_response(reader) -> tuple[int, bytes]:
+    """One HTTP/1.1 response from an asyncio StreamReader: (status, body), by Content-Length or
+    chunked (the load generators keep connections alive and read answers this way)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    if "content-length" in headers:
+        return status, await reader.readexactly(int(headers["content-length"]))
+    body = b""
+    while True:  # chunked
+        size = int((await reader.readline()).strip(), 16)
+        chunk = await reader.readexactly(size + 2)
+        if size == 0:
+            return status, body
+        body += chunk[:-2]

@@ -42,7 +42,7 @@ import subprocess
 import sys
 import time
 
-from _support import BASE_DIR, cpu_probe, cpu_seconds, recreate_database, start_daphne
+from _support import BASE_DIR, cpu_probe, cpu_seconds, read_response, recreate_database, start_daphne
 
 BENCH_DB = "bench_bets"
 
@@ -110,22 +110,6 @@ def bet_body(rng: random.Random, symbols: list[str]) -> bytes:
     else:
         body = {"kind": kind, "stake": 1, "symbols": rng.sample(symbols, 3)}
     return json.dumps(body).encode()
-
-
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
-    if "content-length" in headers:
-        return status, await reader.readexactly(int(headers["content-length"]))
-    body = b""
-    while True:  # chunked
-        size = int((await reader.readline()).strip(), 16)
-        chunk = await reader.readexactly(size + 2)
-        if size == 0:
-            return status, body
-        body += chunk[:-2]
 
 
 BASELINE_REQUEST = b"GET /api/v1/me/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
@@ -212,14 +196,19 @@ def run_phase(args, ports: list[int], servers: list[subprocess.Popen], tokens: l
     services_after = services_cpu()
     for c in clients:
         c.join()
+    return {**merge_results(results),
+            "server_cpu": sum(cpu_after[p] - cpu_warm[p] for p in cpu_after),
+            "services_cpu": {k: services_after[k] - services_warm.get(k, 0.0) for k in services_after}}
+
+
+def merge_results(results: list[dict]) -> dict:
+    """The load processes' stats as one: accepted, sorted latencies, refusals by reason, their CPU."""
     refused: dict[str, int] = {}
     for r in results:
         for k, v in r["refused"].items():
             refused[k] = refused.get(k, 0) + v
     return {"accepted": sum(r["accepted"] for r in results),
             "latencies": sorted(x for r in results for x in r["latencies"]), "refused": refused,
-            "server_cpu": sum(cpu_after[p] - cpu_warm[p] for p in cpu_after),
-            "services_cpu": {k: services_after[k] - services_warm.get(k, 0.0) for k in services_after},
             "client_cpu": sum(r["cpu"] for r in results)}
 
 
@@ -303,13 +292,7 @@ def run_service_phase(args, database_url: str, user_ids: list[int], races: list)
     results = [queue.get() for _ in procs]
     for p in procs:
         p.join()
-    refused: dict[str, int] = {}
-    for r in results:
-        for k, v in r["refused"].items():
-            refused[k] = refused.get(k, 0) + v
-    return {"accepted": sum(r["accepted"] for r in results),
-            "latencies": sorted(x for r in results for x in r["latencies"]), "refused": refused,
-            "server_cpu": 0.0, "client_cpu": sum(r["cpu"] for r in results)}
+    return {**merge_results(results), "server_cpu": 0.0}
 
 
 def main() -> int:

@@ -27,7 +27,7 @@ import resource
 import sys
 import time
 
-from _support import cpu_seconds, start_daphne, use_app_services
+from _support import cpu_seconds, read_response, start_daphne, use_app_services
 PORTS = range(8300, 8400)  # this bench's port range
 
 
@@ -58,22 +58,6 @@ def prepare(symbols: int, redis_db: int) -> tuple[list[str], dict]:
                                 volume=1_000_000 + i, ts=now, recv=now + 3600))  # fresh for the whole run
     pipe.execute()
     return names, dict(os.environ)
-
-
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
-    if "content-length" in headers:
-        return status, await reader.readexactly(int(headers["content-length"]))
-    body = b""
-    while True:  # chunked
-        size = int((await reader.readline()).strip(), 16)
-        chunk = await reader.readexactly(size + 2)
-        if size == 0:
-            return status, body
-        body += chunk[:-2]
 
 
 async def connection_loop(port: int, request: bytes, stop_at: float, measure_from: float, stats: dict) -> None:

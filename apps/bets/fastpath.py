@@ -26,6 +26,7 @@ import re
 
 from django.conf import settings
 from django.core import signals
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http.request import split_domain_port, validate_host
 from rest_framework import exceptions
 from rest_framework.throttling import BaseThrottle
@@ -35,7 +36,7 @@ from apps.bets.auth import PlayerTokenAuthentication
 from apps.bets.serializers import bet_representation, parse_bet_request
 from apps.bets.services import bet_place
 from apps.bets.throttles import bet_preflight
-from apps.core.api import error_body, exception_handler
+from apps.core.api import ApiError, error_body, exception_handler
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,6 @@ class _Shim:
 
 def rate_limited(wait: float | None):
     """The 429 both routes give when a rate limit refuses a bet."""
-    from apps.core.api import ApiError
-
     seconds = max(1, round(wait or 1))
     exc = ApiError(f"Too many bets in a short time: try again in {seconds} s.", code="rate_limited",
                    status_code=429)
@@ -166,8 +165,6 @@ class BetFastPath:
 
 
 def _dumps(data) -> bytes:
-    from django.core.serializers.json import DjangoJSONEncoder
-
     return json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False).encode()
 
 
