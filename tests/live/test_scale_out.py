@@ -104,14 +104,17 @@ def test_two_servers_two_engines_kill_one_of_each(tmp_path):
         stop(*procs)
 
     # The other server's viewers: the same bytes, in order, no gap, through both kills.
+    # (Viewers join and stop a moment apart, so one may hold a frame at either end that another
+    # missed: the bytes of each frame are compared across every viewer that received it.)
     reference = on_b[0].frames()
-    _assert_consecutive(_seqs(reference))
-    by_seq = {json.loads(f)["seq"]: f for f in reference}
+    by_seq: dict[int, str] = {}
     for viewer in on_b:
         assert viewer.connections == 1
         frames = viewer.frames()
         _assert_consecutive(_seqs(frames))
-        assert frames == [by_seq[s] for s in _seqs(frames)], f"{viewer.name} got different bytes"
+        for seq, frame in zip(_seqs(frames), frames):
+            assert by_seq.setdefault(seq, frame) == frame, f"{viewer.name} got different bytes for frame {seq}"
+    assert len(reference) >= len(by_seq) - 2, "a viewer missed more than a frame at either end"
 
     # The killed server's viewers: identical bytes before the kill; after it, a fresh snapshot
     # from the other server and then the same frames again.
