@@ -9,7 +9,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.views import APIView
 
 from apps.bets.auth import PlayerTokenAuthentication
-from apps.bets.fastpath import rate_limited
+from apps.bets.errors import rate_limited
 from apps.bets.selectors import bets_of_user
 from apps.bets.serializers import BetRequestSerializer, BetSerializer, bet_representation, parse_bet_request
 from apps.bets.services import bet_place

@@ -26,3 +26,12 @@ def cooldown(remaining_seconds: float, cooldown_seconds: float) -> BetRefused:
                      f"{cooldown_seconds:g} s.", code="cooldown", status_code=429)
     exc.wait = max(1, math.ceil(remaining_seconds))  # DRF's handler turns this into Retry-After
     return exc
+
+
+def rate_limited(wait: float | None) -> BetRefused:
+    """A rate limit (apps.bets.throttles) refused the bet: the same 429 on every route."""
+    seconds = max(1, round(wait or 1))
+    exc = BetRefused(f"Too many bets in a short time: try again in {seconds} s.", code="rate_limited",
+                     status_code=429)
+    exc.wait = seconds
+    return exc

@@ -33,10 +33,11 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from apps.bets.auth import PlayerTokenAuthentication
+from apps.bets.errors import rate_limited
 from apps.bets.serializers import bet_representation, parse_bet_request
 from apps.bets.services import bet_place
 from apps.bets.throttles import bet_preflight
-from apps.core.api import ApiError, error_body, exception_handler
+from apps.core.api import error_body, exception_handler
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +51,6 @@ class _Shim:
     def __init__(self, meta: dict, headers: dict):
         self.META = meta
         self.headers = headers
-
-
-def rate_limited(wait: float | None):
-    """The 429 both routes give when a rate limit refuses a bet."""
-    seconds = max(1, round(wait or 1))
-    exc = ApiError(f"Too many bets in a short time: try again in {seconds} s.", code="rate_limited",
-                   status_code=429)
-    exc.wait = seconds
-    return exc
 
 
 class BetFastPath:

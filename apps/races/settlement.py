@@ -201,14 +201,10 @@ def race_settle(*, race_id: int, now: datetime | None = None) -> SettlementResul
 
 
 def _after_commit(race_id: int, bets: int, payouts: int, paid: int) -> None:
+    from apps.badges.tasks import badges_evaluate_race_task
     from apps.leaderboards.tasks import leaderboards_sync_race_task
 
     transaction.on_commit(lambda: leaderboards_sync_race_task.delay(race_id))
-    try:
-        from apps.badges.tasks import badges_evaluate_race_task  # the badges app may not have one
-    except ImportError:
-        badges_evaluate_race_task = None
-    if badges_evaluate_race_task is not None:
-        transaction.on_commit(lambda: badges_evaluate_race_task.delay(race_id))
+    transaction.on_commit(lambda: badges_evaluate_race_task.delay(race_id))
     events.race_event_on_commit(race_id, "settled", {"bets": bets, "payouts": payouts, "paid": paid})
     events.players_notify_on_commit(race_id=race_id, event_type="race_settled")

@@ -8,8 +8,6 @@ in order, with frames from the fast and the buffered path never interleaved.
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
 import random
 import socket
 import threading
@@ -25,7 +23,7 @@ from apps.live.hub import Hub
 from apps.live.viewer import EVENT, FRAME, Outgoing
 from tests.live.conftest import transactional
 from tests.live.factories import running_race
-from tests.live.servers import start_daphne, stop, wait_for_port
+from tests.live.servers import raw_ws_connect, start_daphne, stop, wait_for_port
 
 
 class FakeSocket:
@@ -183,16 +181,7 @@ def test_slow_reader_on_daphne_gets_whole_frames_in_order(tmp_path):
     server = start_daphne(PORT, tmp_path / "server.log")
     try:
         wait_for_port(PORT, server)
-        sock = socket.create_connection(("127.0.0.1", PORT))
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-        key = base64.b64encode(os.urandom(16)).decode()
-        sock.sendall((f"GET /ws/races/{race.id}/ HTTP/1.1\r\nHost: 127.0.0.1:{PORT}\r\nUpgrade: websocket\r\n"
-                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                      f"Origin: http://127.0.0.1:{PORT}\r\n\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            head += sock.recv(1)
-        assert head.startswith(b"HTTP/1.1 101"), head
+        sock = raw_ws_connect(PORT, race.id, rcvbuf=65536)
         published = {}
 
         def publish():

@@ -6,8 +6,6 @@ counts the conflated frames) and its resident memory stays far below what it was
 """
 from __future__ import annotations
 
-import base64
-import os
 import socket
 import time
 
@@ -19,7 +17,7 @@ from apps.live import keys
 from apps.live.selectors import ws_process_counts
 from tests.live.conftest import transactional
 from tests.live.factories import running_race
-from tests.live.servers import start_daphne, stop, wait_for_port
+from tests.live.servers import raw_ws_connect, start_daphne, stop, wait_for_port
 
 pytestmark = [transactional, pytest.mark.slow]
 
@@ -28,17 +26,7 @@ FRAMES, FRAME_BYTES = 3000, 20_000
 
 
 def _handshake_and_stop_reading(port: int, race_id: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window fills quickly
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET /ws/races/{race_id}/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                  f"Origin: http://127.0.0.1:{port}\r\n\r\n").encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(1)
-    assert head.startswith(b"HTTP/1.1 101"), head
-    return sock  # from here on, nothing is read
+    return raw_ws_connect(port, race_id, rcvbuf=4096)  # a small window fills quickly; nothing is read
 
 
 def _wait_for_subscribers_to_catch_up(client, limit=4_000_000, timeout=30.0) -> None:
