@@ -6,7 +6,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Sum
 
 from apps.points.models import LedgerEntry, PointsAccount
-from apps.points.services import InsufficientPoints, ledger_post
+from apps.points.ledger import InsufficientPoints, post as ledger_post
 
 
 def balance_and_sum(user_id):
@@ -20,7 +20,7 @@ def test_signup_credits_the_bonus_once(player, settings):
     balance, total = balance_and_sum(player.pk)
     assert balance == total == settings.SIGNUP_BONUS
     entry, created = ledger_post(user_id=player.pk, amount=settings.SIGNUP_BONUS, kind="signup_bonus",
-                                 idempotency_key=f"signup:{player.pk}")
+                                 key=f"signup:{player.pk}")
     assert not created and entry.kind == "signup_bonus"
     assert balance_and_sum(player.pk) == (settings.SIGNUP_BONUS, settings.SIGNUP_BONUS)
 
@@ -28,7 +28,7 @@ def test_signup_credits_the_bonus_once(player, settings):
 @pytest.mark.django_db
 def test_overdraft_is_refused_and_writes_nothing(player, settings):
     with pytest.raises(InsufficientPoints) as excinfo:
-        ledger_post(user_id=player.pk, amount=-(settings.SIGNUP_BONUS + 1), kind="stake", idempotency_key="too-much")
+        ledger_post(user_id=player.pk, amount=-(settings.SIGNUP_BONUS + 1), kind="stake", key="too-much")
     assert excinfo.value.balance == settings.SIGNUP_BONUS
     assert not LedgerEntry.objects.filter(idempotency_key="too-much").exists()
     assert balance_and_sum(player.pk) == (settings.SIGNUP_BONUS, settings.SIGNUP_BONUS)
@@ -51,7 +51,7 @@ def test_concurrent_debits_never_overdraw(player, settings):
 
     def debit(i):
         try:
-            ledger_post(user_id=player.pk, amount=-100, kind="stake", idempotency_key=f"debit:{i}")
+            ledger_post(user_id=player.pk, amount=-100, kind="stake", key=f"debit:{i}")
             results.append("ok")
         except InsufficientPoints:
             results.append("refused")
@@ -74,7 +74,7 @@ def test_concurrent_posts_with_one_key_apply_once(player, settings):
     def credit():
         barrier.wait()
         try:
-            ledger_post(user_id=player.pk, amount=50, kind="adjustment", idempotency_key="same-key")
+            ledger_post(user_id=player.pk, amount=50, kind="adjustment", key="same-key")
         finally:
             connection.close()
 

@@ -74,42 +74,14 @@ ON CONFLICT (user_id, badge_id) DO NOTHING
 RETURNING user_id, badge_id
 """
 
-LOCK_ACCOUNTS_SQL = """
-SELECT user_id FROM points_pointsaccount WHERE user_id = ANY(%(users)s) ORDER BY user_id FOR UPDATE
-"""
-
-# One ledger entry per awarded badge with a reward (key badge:{code}:{user_id}, ON CONFLICT DO
-# NOTHING), each account credited by the sum of the entries actually inserted — the same shape
-# as settlement's payouts (apps.races.credits).
-REWARD_SQL = """
-WITH awarded AS (
-    SELECT a.user_id, b.code, b.name, b.reward::bigint AS amount
-    FROM unnest(%(users)s::bigint[], %(badges)s::bigint[]) AS a(user_id, badge_id)
-    JOIN badges_badge b ON b.id = a.badge_id
-    WHERE b.reward > 0
-),
-todo AS (
-    SELECT w.*, 'badge:' || w.code || ':' || w.user_id AS key FROM awarded w
-    WHERE NOT EXISTS (SELECT 1 FROM points_ledgerentry l WHERE l.idempotency_key = 'badge:' || w.code || ':' || w.user_id)
-),
-numbered AS (
-    SELECT t.*, p.balance + SUM(t.amount) OVER (PARTITION BY t.user_id ORDER BY t.code) AS balance_after
-    FROM todo t JOIN points_pointsaccount p ON p.user_id = t.user_id
-),
-inserted AS (
-    INSERT INTO points_ledgerentry (user_id, amount, kind, idempotency_key, balance_after, race_id, memo, created_at)
-    SELECT n.user_id, n.amount, 'badge_reward', n.key, n.balance_after, %(race)s, left('Badge: ' || n.name, 200), now()
-    FROM numbered n
-    ON CONFLICT (idempotency_key) DO NOTHING
-    RETURNING user_id, amount, idempotency_key
-),
-per_user AS (SELECT user_id, SUM(amount) AS total FROM inserted GROUP BY user_id),
-credited AS (
-    UPDATE points_pointsaccount p SET balance = p.balance + u.total, updated_at = now()
-    FROM per_user u WHERE p.user_id = u.user_id
-    RETURNING p.user_id
-)
-SELECT i.user_id, i.amount, i.idempotency_key FROM inserted i
+# The rewards of the awarded badges, one ledger credit each (key badge:{code}:{user_id}), paid by
+# apps.points.ledger.credit_many: a reward already in the ledger is never paid again.
+REWARD_SOURCE = """
+SELECT a.user_id, b.reward::bigint AS amount, 'badge:' || b.code || ':' || a.user_id AS key,
+       NULL::bigint AS bet_id, 'Badge: ' || b.name AS memo
+FROM unnest(%(users)s::bigint[], %(badges)s::bigint[]) AS a(user_id, badge_id)
+JOIN badges_badge b ON b.id = a.badge_id
+WHERE b.reward > 0
 """
 
 # Missing catalog badges are inserted; rows already there keep staff's edits (name,

@@ -25,6 +25,7 @@ from django.db import connection, transaction
 
 from apps.badges import catalog, rules
 from apps.badges.models import Badge
+from apps.points import ledger
 from apps.core.redis import redis_now
 from apps.live.events import user_event_on_commit
 
@@ -92,10 +93,11 @@ def badges_evaluate_race(*, race_id: int, now: datetime | None = None, notify: b
         if not awards:
             return RaceBadges(race_id=race_id)
         users = sorted({a.user_id for a in awards})
-        cursor.execute(rules.LOCK_ACCOUNTS_SQL, {"users": users})
-        cursor.execute(rules.REWARD_SQL, {"users": [a.user_id for a in awards],
-                                          "badges": [a.badge_id for a in awards], "race": race_id})
-        paid = cursor.fetchall()
+        ledger.lock_accounts(cursor, user_ids=users)
+        paid = ledger.credit_many(cursor, source_sql=rules.REWARD_SOURCE, kind=ledger.Kind.BADGE_REWARD,
+                                  race_id=race_id, memo="Badge reward", rows=True,
+                                  params={"users": [a.user_id for a in awards],
+                                          "badges": [a.badge_id for a in awards]}).rows
         if notify:
             _notify_on_commit(race_id, awards)
     result = RaceBadges(race_id=race_id, awards=awards, rewards=len(paid), points=sum(int(r[1]) for r in paid))

@@ -12,17 +12,22 @@ in this order (the same order as every other writer: race first, then the player
 4. ``debit`` — the conditional debit of the points account: balance, cooldown, active player;
 5. ``entry`` — the stake's ledger entry, with the balance after it.
 
+Steps 4 and 5 are the ledger's own SQL (apps.points.ledger.stake_debit_sql and
+entry_insert_sql), with the bet's cooldown added: the ledger module stays the one writer.
+
 The final row says how far it got. A bet that was inserted but could not be paid for (the cap,
 or the debit, refused) makes the statement raise (``bets_refuse``, migration bets/0005), so the
 statement undoes itself: it is atomic on its own, and outside a transaction it runs in
 autocommit — one round trip, no BEGIN or COMMIT. Nothing is ever half-written.
 """
 
+from apps.points import ledger
+
 # The SQLSTATE and message prefix bets_refuse() raises with; the reason follows the prefix.
 REFUSED_SQLSTATE = "SR001"
 REFUSED_PREFIX = "bet refused: "
 
-PLACE_BET_SQL = """
+PLACE_BET_SQL_TEMPLATE = """
 WITH race AS (
     SELECT r.state, r.starts_at,
            ARRAY(SELECT s.symbol::text FROM races_raceentry e JOIN market_stock s ON s.id = e.stock_id
@@ -48,24 +53,10 @@ stake AS (
     RETURNING total
 ),
 debit AS (
-    UPDATE points_pointsaccount
-    SET balance = balance - %(stake)s, updated_at = now(),
-        -- never backwards, even for requests that reach here out of clock order
-        last_bet_at = GREATEST(COALESCE(last_bet_at, %(now)s), %(now)s)
-    WHERE user_id = %(user)s AND balance >= %(stake)s
-      AND (%(cutoff)s::timestamptz IS NULL OR last_bet_at IS NULL OR last_bet_at <= %(cutoff)s::timestamptz)
-      AND EXISTS (SELECT 1 FROM stake)
-      -- a deactivated player bets no more, even with a token issued before (the API reads no user row)
-      AND EXISTS (SELECT 1 FROM accounts_user u WHERE u.id = %(user)s AND u.is_active)
-    RETURNING balance
+    {debit}
 ),
 entry AS (
-    INSERT INTO points_ledgerentry (user_id, amount, kind, idempotency_key, balance_after, race_id, bet_id,
-                                    memo, created_at)
-    SELECT %(user)s, -%(stake)s, 'stake', 'bet:' || bet.id || ':stake', debit.balance, %(race)s, bet.id,
-           %(memo)s, %(now)s
-    FROM bet CROSS JOIN debit
-    RETURNING bet_id
+    {entry}
 )
 SELECT race.state, race.starts_at, race.symbols, r.bet_id, r.balance,
        CASE WHEN r.bet_id IS NOT NULL AND r.entry IS NULL
@@ -74,6 +65,22 @@ FROM (VALUES (1)) AS one LEFT JOIN race ON true
 CROSS JOIN (SELECT (SELECT id FROM bet) AS bet_id, (SELECT total FROM stake) AS total,
                    (SELECT balance FROM debit) AS balance, (SELECT bet_id FROM entry) AS entry) r
 """
+PLACE_BET_SQL = PLACE_BET_SQL_TEMPLATE.format(
+    debit=ledger.stake_debit_sql(
+        user="%(user)s", amount="%(stake)s",
+        # never backwards, even for requests that reach here out of clock order
+        also_set=",\n        last_bet_at = GREATEST(COALESCE(last_bet_at, %(now)s), %(now)s)",
+        also_where=(
+            "\n      AND (%(cutoff)s::timestamptz IS NULL OR last_bet_at IS NULL"
+            " OR last_bet_at <= %(cutoff)s::timestamptz)"
+            "\n      AND EXISTS (SELECT 1 FROM stake)"
+            # a deactivated player bets no more, even with a token issued before (the API reads no user row)
+            "\n      AND EXISTS (SELECT 1 FROM accounts_user u WHERE u.id = %(user)s AND u.is_active)")),
+    entry=ledger.entry_insert_sql(
+        user="%(user)s", amount="-%(stake)s", kind="'stake'", key="'bet:' || bet.id || ':stake'",
+        balance_after="debit.balance", race="%(race)s", bet="bet.id", memo="%(memo)s", created_at="%(now)s",
+        from_="bet CROSS JOIN debit", returning="bet_id"),
+)
 
 STAKE_TOTAL_SQL = "SELECT total FROM bets_racestake WHERE user_id = %s AND race_id = %s"
 ACCOUNT_SQL = """

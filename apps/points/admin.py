@@ -6,7 +6,8 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
 from apps.points.models import LedgerEntry, PointsAccount
-from apps.points.services import InsufficientPoints, points_adjust
+from apps.points.ledger import InsufficientPoints
+from apps.points.services import points_adjust
 
 
 class AdjustForm(forms.Form):

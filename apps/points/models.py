@@ -1,8 +1,8 @@
 """Points: a stored balance per player and the append-only ledger that explains it.
 
 Invariant (tested): for every account, balance == SUM(ledger.amount). The balance only
-changes through apps.points.services.ledger_post (or, for a bet's stake, the equivalent
-debit in apps.bets.services.bet_place), in the same transaction as its entry.
+changes through apps.points.ledger, the one module that writes entries, in the same
+transaction as its entry.
 """
 from django.conf import settings
 from django.db import models
@@ -35,12 +35,28 @@ class LedgerEntry(models.Model):
         REFUND = "refund"
         ADJUSTMENT = "adjustment"
         BADGE_REWARD = "badge_reward"
+        # The trading floor (apps.trading): cash for shares, the fee, a short's collateral.
+        TRADE_BUY = "trade_buy"
+        TRADE_SELL = "trade_sell"
+        TRADE_FEE = "trade_fee"
+        COLLATERAL_LOCK = "collateral_lock"
+        COLLATERAL_RELEASE = "collateral_release"
+        # Prediction markets (apps.markets).
+        MARKET_BUY = "market_buy"
+        MARKET_SELL = "market_sell"
+        MARKET_FEE = "market_fee"
+        MARKET_PAYOUT = "market_payout"
+        MARKET_REFUND = "market_refund"
+        # Fair play (apps.botdetect): points held from a restricted player, released or burned.
+        HOLD = "hold"
+        HOLD_RELEASE = "hold_release"
+        BURN = "burn"
 
     # No index of its own: ledger_user_recent (user, -id) serves every lookup by user.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger",
                              db_index=False)
     amount = models.BigIntegerField()
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
     # One per credit or debit: a retried operation finds its first entry instead of posting twice.
     # Unique through a constraint (ledger_idempotency_key_unique), not unique=True, which would add
     # a second, never used pattern-matching index that every insert pays for.

@@ -1,9 +1,7 @@
-"""Every change of a balance goes through ledger_post: one entry, one conditional UPDATE,
-one transaction, one idempotency key.
+"""Points services: the signup and daily bonuses and staff adjustments.
 
-The one exception is a bet's stake: apps.bets.services.bet_place debits it with the same
-rules (a conditional UPDATE and its ``stake`` entry in one transaction) in the statement that
-also enforces the bet cooldown.
+Every one of them moves points through apps.points.ledger, the one module that writes the
+ledger (a conditional UPDATE and its entry in one transaction, with an idempotency key).
 """
 from __future__ import annotations
 
@@ -12,68 +10,18 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
 
 from apps.core.redis import redis_now
-from apps.points.models import LedgerEntry, PointsAccount
-
-
-class InsufficientPoints(Exception):
-    def __init__(self, balance: int, needed: int):
-        super().__init__(f"Not enough points: you have {balance}, this needs {needed}.")
-        self.balance = balance
-        self.needed = needed
-
-
-def account_open(*, user_id: int) -> None:
-    PointsAccount.objects.get_or_create(user_id=user_id)
-
-
-def ledger_post(*, user_id: int, amount: int, kind: str, idempotency_key: str, race_id: int | None = None,
-                bet_id: int | None = None, memo: str = "") -> tuple[LedgerEntry, bool]:
-    """Credit (amount > 0) or debit (amount < 0) a player's points.
-
-    Returns (entry, created). A second call with the same key returns the first entry and
-    changes nothing. A debit that would overdraw raises InsufficientPoints and writes nothing.
-    Runs in its own savepoint, so callers may wrap it in a larger transaction.
-    """
-    if amount == 0:
-        raise ValueError("a ledger entry moves a non-zero amount")
-    existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing, False
-    try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE points_pointsaccount SET balance = balance + %s, updated_at = now() "
-                    "WHERE user_id = %s AND balance + %s >= 0 RETURNING balance",
-                    [amount, user_id, amount],
-                )
-                row = cursor.fetchone()
-            if row is None:
-                balance = PointsAccount.objects.filter(user_id=user_id).values_list("balance", flat=True).first()
-                if balance is None:
-                    raise PointsAccount.DoesNotExist(f"user {user_id} has no points account")
-                raise InsufficientPoints(balance, -amount)
-            entry = LedgerEntry.objects.create(user_id=user_id, amount=amount, kind=kind,
-                                               idempotency_key=idempotency_key, balance_after=row[0],
-                                               race_id=race_id, bet_id=bet_id, memo=memo)
-    except IntegrityError:
-        # Someone posted the same key between our check and our insert: theirs stands.
-        existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is None:
-            raise
-        return existing, False
-    return entry, True
+from apps.points import ledger
+from apps.points.models import LedgerEntry
 
 
 def signup_bonus_grant(user) -> None:
     """Registration hook: open the account and credit SIGNUP_BONUS once."""
-    account_open(user_id=user.pk)
+    ledger.account_open(user_id=user.pk)
     if settings.SIGNUP_BONUS > 0:
-        ledger_post(user_id=user.pk, amount=settings.SIGNUP_BONUS, kind=LedgerEntry.Kind.SIGNUP_BONUS,
-                    idempotency_key=f"signup:{user.pk}", memo="Welcome to StockRace")
+        ledger.post(user_id=user.pk, amount=settings.SIGNUP_BONUS, kind=LedgerEntry.Kind.SIGNUP_BONUS,
+                    key=f"signup:{user.pk}", memo="Welcome to StockRace")
 
 
 def ny_today(now: datetime | None = None) -> date:
@@ -91,9 +39,9 @@ def daily_bonus_grant(*, user_id: int, now: datetime | None = None) -> LedgerEnt
     key = f"daily:{user_id}:{day.isoformat()}"
     if LedgerEntry.objects.filter(idempotency_key=key).exists():
         return None  # the common case (a second login today) costs one indexed read
-    account_open(user_id=user_id)
-    entry, created = ledger_post(user_id=user_id, amount=settings.DAILY_LOGIN_BONUS,
-                                 kind=LedgerEntry.Kind.DAILY_BONUS, idempotency_key=key,
+    ledger.account_open(user_id=user_id)
+    entry, created = ledger.post(user_id=user_id, amount=settings.DAILY_LOGIN_BONUS,
+                                 kind=LedgerEntry.Kind.DAILY_BONUS, key=key,
                                  memo=f"Daily login bonus for {day:%a %d %b %Y}")
     return entry if created else None
 
@@ -111,8 +59,8 @@ def points_adjust(*, user_id: int, amount: int, reason: str, idempotency_key: st
         raise ValueError("An adjustment needs a reason.")
     if amount == 0:
         raise ValueError("An adjustment moves a non-zero amount.")
-    account_open(user_id=user_id)
+    ledger.account_open(user_id=user_id)
     key = f"adjust:{idempotency_key or uuid.uuid4().hex}"
     memo = f"{reason} ({actor})" if actor else reason
-    return ledger_post(user_id=user_id, amount=amount, kind=LedgerEntry.Kind.ADJUSTMENT, idempotency_key=key,
+    return ledger.post(user_id=user_id, amount=amount, kind=LedgerEntry.Kind.ADJUSTMENT, key=key,
                        memo=memo[:200])

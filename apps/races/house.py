@@ -22,8 +22,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from apps.core.redis import get_redis, redis_now
-from apps.points.models import LedgerEntry, PointsAccount
-from apps.points.services import account_open, ledger_post
+from apps.points.models import LedgerEntry
+from apps.points import ledger
 from apps.races.models import Race
 
 log = logging.getLogger(__name__)
@@ -46,11 +46,10 @@ def house_accounts_ensure(*, count: int | None = None, now: datetime | None = No
             user.save(update_fields=["password"])
         elif not user.is_house:
             continue  # a player took the name first: never turn a player into the house
-        account_open(user_id=user.pk)
-        balance = PointsAccount.objects.filter(user_id=user.pk).values_list("balance", flat=True).first() or 0
-        if bankroll and balance < bankroll // 2:
-            ledger_post(user_id=user.pk, amount=bankroll - balance, kind=LedgerEntry.Kind.ADJUSTMENT,
-                        idempotency_key=f"house-topup:{user.pk}:{int(now.timestamp())}", memo="House bankroll")
+        ledger.account_open(user_id=user.pk)
+        if bankroll:
+            ledger.top_up(user_id=user.pk, to=bankroll, below=max(1, bankroll // 2), kind=LedgerEntry.Kind.ADJUSTMENT,
+                          key=f"house-topup:{user.pk}:{int(now.timestamp())}", memo="House bankroll")
         ids.append(user.pk)
     return ids
 

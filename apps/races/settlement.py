@@ -27,7 +27,8 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from apps.core.redis import redis_now
-from apps.races import credits, events, scoring
+from apps.points import ledger
+from apps.races import events, scoring
 from apps.races.models import Race
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,9 @@ updated AS (
 )
 INSERT INTO settle_bet (bet_id, user_id, kind, stake, payout, hit) SELECT * FROM updated
 """
-PAYOUT_SOURCE = "SELECT bet_id, user_id, payout AS amount FROM settle_bet"
+PAYOUT_SOURCE = "SELECT user_id, payout AS amount, 'payout:' || bet_id AS key, bet_id, NULL::text AS memo FROM settle_bet"
+# Everyone who bet in the race (their accounts are locked, in user id order, before scoring).
+BETTORS_SQL = "SELECT DISTINCT user_id FROM bets_bet WHERE race_id = %(race_id)s"
 STREAK_SQL = """
 INSERT INTO leaderboards_playerstreak AS s (user_id, current, best, last_race_id, updated_at)
 SELECT user_id, CASE WHEN bool_or(hit) THEN 1 ELSE 0 END, CASE WHEN bool_or(hit) THEN 1 ELSE 0 END, %(race_id)s, now()
@@ -167,7 +170,7 @@ def race_settle(*, race_id: int, now: datetime | None = None) -> SettlementResul
         if len(entries) < 3 or any(pct is None or position is None for _, _, pct, position in entries):
             raise SettlementError(f"race {race_id} has no locked results to settle")
         order = [symbol for symbol, *_ in sorted(entries, key=lambda e: (e[3], e[1]))]
-        credits.lock_race_accounts(cursor, race_id)
+        ledger.lock_accounts(cursor, user_ids_sql=BETTORS_SQL, params={"race_id": race_id})
         cursor.execute("SELECT COUNT(DISTINCT user_id) FROM bets_bet WHERE race_id = %s", [race_id])
         participants = cursor.fetchone()[0]
         # Dropped at commit; dropped here too in case an enclosing transaction settled another race.
@@ -183,8 +186,9 @@ def race_settle(*, race_id: int, now: datetime | None = None) -> SettlementResul
         })
         cursor.execute("SELECT COUNT(*), COUNT(*) FILTER (WHERE payout > 0) FROM settle_bet")
         bet_count, winners = cursor.fetchone()
-        payouts, paid = credits.credit_bets(cursor, source_sql=PAYOUT_SOURCE, params={}, kind="payout",
-                                            prefix="payout", race_id=race_id, memo=f"Payout: race {race_id}")
+        credited = ledger.credit_many(cursor, source_sql=PAYOUT_SOURCE, kind=ledger.Kind.PAYOUT, race_id=race_id,
+                                      memo=f"Payout: race {race_id}")
+        payouts, paid = credited.entries, credited.points
         checkpoint("paid")
         cursor.execute(STREAK_SQL, {"race_id": race_id})
         cursor.execute(STANDINGS_SQL, {"race_id": race_id})

@@ -33,14 +33,14 @@ def make_race(*, state=Race.State.OPEN, symbols=SYMBOLS, starts_in=timedelta(min
 def make_player(username: str, balance: int | None = None):
     """A registered player; with ``balance``, the signup bonus is topped up or cut (through the ledger)."""
     from apps.accounts.services import user_register
-    from apps.points.services import ledger_post
+    from apps.points.ledger import post as ledger_post
 
     user = user_register(username=username, password="correct-horse-battery")
     if balance is not None:
         current = PointsAccount.objects.get(user=user).balance
         if balance != current:
             ledger_post(user_id=user.pk, amount=balance - current, kind=LedgerEntry.Kind.ADJUSTMENT,
-                        idempotency_key=f"test-balance:{user.pk}")
+                        key=f"test-balance:{user.pk}")
     return user
 
 

@@ -14,7 +14,7 @@ from apps.core.redis import get_redis, redis_now
 from apps.market.models import Stock
 from apps.market.quotes import Quote, write_quote
 from apps.points.models import LedgerEntry, PointsAccount
-from apps.points.services import account_open, ledger_post
+from apps.points.ledger import account_open, post as ledger_post
 from apps.races.models import Race, RaceEntry
 from apps.races.services import race_create
 
@@ -34,7 +34,7 @@ def funded_user(balance: int = 10_000, *, name: str | None = None, is_house: boo
     account_open(user_id=user.pk)
     if balance:
         ledger_post(user_id=user.pk, amount=balance, kind=LedgerEntry.Kind.ADJUSTMENT,
-                    idempotency_key=f"fund:{user.pk}")
+                    key=f"fund:{user.pk}")
     return user
 
 
@@ -90,7 +90,7 @@ def bet(race: Race, user, *, kind: str = "winner", stake: int = 100, odds: str =
                                high_pct=None if high is None else Decimal(str(high)), podium=podium,
                                odds=Decimal(odds), potential_payout=int(stake * Decimal(odds)),
                                placed_at=placed_at or race.betting_opens_at + timedelta(seconds=1))
-        ledger_post(user_id=user.pk, amount=-stake, kind=LedgerEntry.Kind.STAKE, idempotency_key=f"bet:{b.pk}:stake",
+        ledger_post(user_id=user.pk, amount=-stake, kind=LedgerEntry.Kind.STAKE, key=f"bet:{b.pk}:stake",
                     race_id=race.pk, bet_id=b.pk)
     return b
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.points.services import InsufficientPoints, points_adjust
+from apps.points.ledger import InsufficientPoints
+from apps.points.services import points_adjust
 
 
 class Command(BaseCommand):
