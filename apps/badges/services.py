@@ -27,7 +27,7 @@ from apps.badges import catalog, rules
 from apps.badges.models import Badge
 from apps.points import ledger
 from apps.core.redis import redis_now
-from apps.live.events import user_event_on_commit
+from apps.core.events import user_event_on_commit
 
 log = logging.getLogger(__name__)
 

@@ -256,7 +256,7 @@ def _refused(exc: DatabaseError) -> str | None:
 
 def _confirm_on_commit(bet: Bet, balance: int) -> None:
     from apps.bets.serializers import bet_representation
-    from apps.live.events import user_event_on_commit
+    from apps.core.events import user_event_on_commit
 
     # In the background: the request does not wait for Redis to announce a bet already saved.
     user_event_on_commit(bet.user_id, {"type": "bet_confirmed", "bet": bet_representation(bet), "balance": balance},

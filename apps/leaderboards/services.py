@@ -113,7 +113,7 @@ def _announce_rank_changes(user_ids, before, after) -> None:
     """Tell players who climbed the global board (the toast "You are #N on the global board").
     Queued for the background publisher: thousands of players cost a few pipelined round trips,
     not one each."""
-    from apps.live.events import user_event_publish_later
+    from apps.core.events import user_event_publish_later
 
     for user_id, old, new in zip(user_ids, before, after):
         if new is not None and (old is None or new < old):

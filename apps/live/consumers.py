@@ -9,7 +9,7 @@ from __future__ import annotations
 import orjson
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from apps.live import keys
+from apps.core import live_keys as keys
 from apps.live.auth import scope_user_id
 from apps.live.hub import get_hub
 from apps.live.snapshots import cached_room_state, race_snapshot

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 
-from apps.live import keys
+from apps.core import live_keys as keys
 from apps.live.frames import LiveQuote, frame_parts, stock_rows
 from apps.live.lease import Lease
 from apps.live.race_source import RunningRace, RunningRaces

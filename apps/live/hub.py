@@ -7,7 +7,7 @@ connection; it subscribes to ``live:race:{id}`` when its first viewer of that ra
 unsubscribes when the last one leaves, so a process receives one copy of each frame and only
 for races its viewers watch. The frame's text, serialised once by the engine, goes to every
 viewer as the same ``websocket.send`` message object; a viewer that cannot keep up holds only
-the latest frame (viewer.py). Room events published by apps.live.events travel on the same
+the latest frame (viewer.py). Room events published by apps.core.events travel on the same
 channel, so each viewer gets frames and events in publish order.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections import deque
 import redis.asyncio as aioredis
 from django.conf import settings
 
-from apps.live import keys
+from apps.core import live_keys as keys
 from apps.live.fanout import ParallelSender
 from apps.live.viewer import EVENT, FRAME, PING, Outgoing, Viewer
 

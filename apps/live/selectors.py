@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import redis
 
-from apps.live import keys
+from apps.core import live_keys as keys
 
 
 def ws_process_counts(client: redis.Redis) -> list[dict]:

@@ -13,8 +13,8 @@ import time
 import orjson
 from channels.db import database_sync_to_async
 
-from apps.live import keys
-from apps.live.events import dumps
+from apps.core import live_keys as keys
+from apps.core.events import dumps
 from apps.races.models import Race, RaceEntry
 
 log = logging.getLogger(__name__)

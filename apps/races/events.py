@@ -6,8 +6,8 @@ import logging
 
 from django.db import transaction
 
-from apps.live.events import race_event_on_commit as _room_event_on_commit
-from apps.live.events import user_event_publish_later
+from apps.core.events import race_event_on_commit as _room_event_on_commit
+from apps.core.events import user_event_publish_later
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 import celery_app  # noqa: F401 - the configured Celery app (eager under tests) owns the shared tasks
 from apps.badges.services import badges_evaluate_race
 from apps.core.redis import get_redis
-from apps.live import keys
+from apps.core import live_keys as keys
 from apps.races import settlement
 from apps.races.models import Race
 from tests.badges.conftest import PCT, held, settled_race

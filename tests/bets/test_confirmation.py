@@ -8,7 +8,7 @@ import pytest
 
 from apps.bets.errors import BetRefused
 from apps.bets.services import bet_place
-from apps.live import keys
+from apps.core import live_keys as keys
 
 
 def next_message(pubsub, timeout: float = 2.0):

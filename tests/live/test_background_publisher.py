@@ -7,8 +7,8 @@ import time
 
 from django.conf import settings
 
-from apps.live import keys
-from apps.live.events import user_event_publish, user_event_publish_later
+from apps.core import live_keys as keys
+from apps.core.events import user_event_publish, user_event_publish_later
 
 
 def _listen(redis_client, channel):
@@ -42,7 +42,7 @@ def test_background_events_arrive_in_order_in_the_usual_shape(redis_client):
 def test_events_queued_just_before_the_process_exits_are_sent(redis_client):
     pubsub = _listen(redis_client, keys.user_channel(42))
     code = ("import django; django.setup()\n"
-            "from apps.live.events import user_event_publish_later\n"
+            "from apps.core.events import user_event_publish_later\n"
             "for n in range(50): user_event_publish_later(user_id=42, payload={'type': 'bet_confirmed', 'n': n})\n")
     env_redis = settings.REDIS_URL
     subprocess.run([sys.executable, "-c", code], check=True, cwd=settings.BASE_DIR, timeout=60,

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from apps.core.redis import get_redis
-from apps.live import keys
+from apps.core import live_keys as keys
 from apps.live.backpressure import ws_text_frame
 from apps.live.fanout import PARALLEL_MIN, SEND_ERROR, ParallelSender
 from apps.live.hub import Hub

@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from apps.core.redis import get_redis
-from apps.live import keys
+from apps.core import live_keys as keys
 from apps.live.engine import RaceEngine
 from apps.live.lease import Lease
 from apps.races.models import Race

@@ -4,8 +4,8 @@ import json
 import pytest
 from django.db import transaction
 
-from apps.live import keys
-from apps.live.events import race_event_on_commit, user_event_on_commit
+from apps.core import live_keys as keys
+from apps.core.events import race_event_on_commit, user_event_on_commit
 
 
 def _listen(redis_client, channel):

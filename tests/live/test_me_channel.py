@@ -5,7 +5,7 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
-from apps.live.events import user_event_on_commit
+from apps.core.events import user_event_on_commit
 from tests.live.conftest import connect, transactional
 
 pytestmark = transactional

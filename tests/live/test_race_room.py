@@ -4,9 +4,9 @@ import json
 from channels.db import database_sync_to_async
 
 from apps.core.redis import get_redis
-from apps.live import keys
+from apps.core import live_keys as keys
 from apps.live.engine import RaceEngine
-from apps.live.events import race_event_publish
+from apps.core.events import race_event_publish
 from apps.live.hub import get_hub
 from tests.live.conftest import connect, transactional
 from tests.live.factories import quote, running_race

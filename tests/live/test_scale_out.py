@@ -18,7 +18,7 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
 from apps.core.redis import get_redis
-from apps.live import keys
+from apps.core import live_keys as keys
 from tests.live.conftest import transactional
 from tests.live.factories import quote, running_race
 from tests.live.servers import start_daphne, start_engine, stop, wait_for_port

@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from apps.core.redis import get_redis
-from apps.live import keys
+from apps.core import live_keys as keys
 from apps.live.selectors import ws_process_counts
 from tests.live.conftest import transactional
 from tests.live.factories import running_race

@@ -5,7 +5,7 @@ import orjson
 import pytest
 
 from apps.core.redis import get_redis
-from apps.live import keys
+from apps.core import live_keys as keys
 from apps.races import lifecycle, settlement
 from apps.races.models import Race
 from tests.races import factories as f

@@ -23,7 +23,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from apps.core.redis import get_redis
-from apps.live import keys
+from apps.core import live_keys as keys
 
 log = logging.getLogger(__name__)
 
