@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "apps.feed",
     "apps.live",
     "apps.leaderboards",
+    "apps.markets",
     "apps.web",
 ]
 
@@ -340,6 +341,24 @@ CELERY_BEAT_SCHEDULE.update({
     "races-sweep": {"task": "races.sweep", "schedule": RACE_SWEEP_SECONDS},
     "races-cleanup": {"task": "races.cleanup", "schedule": RACE_CLEANUP_SECONDS},
     "races-generate": {"task": "races.generate", "schedule": RACE_GENERATE_SECONDS},
+})
+
+# ----------------------------------------------------------------------------- prediction markets
+# apps/markets (docs/MARKETS.md). The fee is a share of each trade's points, rounded up to a whole
+# point; a market keeps the rate it opened with.
+MARKET_FEE_PCT = env.float("MARKET_FEE_PCT", 1.67, min=0, max=50)
+# Levels of stop-losses one trade may set off (each level: the stops the previous one crossed).
+MARKET_STOP_MAX_DEPTH = env.int("MARKET_STOP_MAX_DEPTH", 10, min=1, max=1000)
+# The sweep closes markets at their time and resolves them from market data; the generator adds
+# markets for the day's marathon and for marquee races.
+MARKET_SWEEP_SECONDS = env.float("MARKET_SWEEP_SECONDS", 5.0, min=0.5)
+MARKET_GENERATE_SECONDS = env.float("MARKET_GENERATE_SECONDS", 60.0, min=5)
+MARKET_GENERATED_LIQUIDITY = env.int("MARKET_GENERATED_LIQUIDITY", 200, min=10)
+MARKET_GENERATED_LMSR_B = env.int("MARKET_GENERATED_LMSR_B", 50, min=1)
+MARKET_DAILY_SYMBOLS = env.int("MARKET_DAILY_SYMBOLS", 3, min=0, max=20)
+CELERY_BEAT_SCHEDULE.update({
+    "markets-sweep": {"task": "markets.sweep", "schedule": MARKET_SWEEP_SECONDS},
+    "markets-generate": {"task": "markets.generate", "schedule": MARKET_GENERATE_SECONDS},
 })
 
 LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
