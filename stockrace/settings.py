@@ -36,6 +36,12 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "t
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
 HTTP_PORT = env.int("HTTP_PORT", 8000, min=1, max=65535)
 SITE_URL = env.str("SITE_URL", f"http://127.0.0.1:{HTTP_PORT}")
+# Proxies (CIDRs) whose X-Forwarded-For is believed (apps/core/net.py): behind nginx, its address
+# or network. Empty: the socket's peer is the client, whatever the header says.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", [])
+from apps.core.net import parse_networks as _parse_networks  # noqa: E402  (no Django needed)
+
+_parse_networks(TRUSTED_PROXIES, env.errors)
 
 # ----------------------------------------------------------------------------- services
 # With DATABASE_URL / REDIS_URL unset, a real PostgreSQL and Redis are started under ./var/.
@@ -120,6 +126,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "channels",
+    "axes",  # login lockout (apps/accounts/lockout.py)
     "apps.core",
     "apps.accounts",
     "apps.market",
@@ -136,6 +143,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before anything reads an address: the trusted client address into REMOTE_ADDR (apps/core/net.py).
+    "apps.core.net.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -145,12 +154,16 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a login refused for too many failures into the lockout page (apps/accounts/lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "stockrace.urls"
 ASGI_APPLICATION = "stockrace.asgi.application"
 WSGI_APPLICATION = None
 AUTH_USER_MODEL = "accounts.User"
+# The lockout check first (django-axes: refuses a locked-out login before the password is checked).
+AUTHENTICATION_BACKENDS = ["apps.accounts.lockout.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "lobby"
 LOGOUT_REDIRECT_URL = "lobby"
@@ -215,11 +228,15 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.rate("API_THROTTLE_ANON", "120/min"),
         "user": env.rate("API_THROTTLE_USER", "1200/min"),
+        # Sign-ups per address and per /24 (IPv6 /64), pages and API alike (apps/accounts/throttles.py).
         "register": env.rate("API_THROTTLE_REGISTER", "20/hour"),
+        "register_network": env.rate("API_THROTTLE_REGISTER_NETWORK", "60/hour"),
         "bets_user": env.rate("BET_RATE_LIMIT_USER", "60/min"),
         "bets_ip": env.rate("BET_RATE_LIMIT_IP", "300/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Throttles key on REMOTE_ADDR alone, which apps.core.net has already set to the trusted address.
+    "NUM_PROXIES": 0,
 }
 if TESTING:
     # Tests hammer the API from one address on purpose; throttling has its own tests.
@@ -359,6 +376,34 @@ MARKET_DAILY_SYMBOLS = env.int("MARKET_DAILY_SYMBOLS", 3, min=0, max=20)
 CELERY_BEAT_SCHEDULE.update({
     "markets-sweep": {"task": "markets.sweep", "schedule": MARKET_SWEEP_SECONDS},
     "markets-generate": {"task": "markets.generate", "schedule": MARKET_GENERATE_SECONDS},
+})
+
+# ----------------------------------------------------------------------------- fair play
+# Login lockout (django-axes): this many failures for one username from one address lock that
+# pair out of /login/, /admin/login/ and the token API for LOGIN_LOCKOUT_MINUTES.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", 5, min=1)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", 15, min=1)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # a lockout ends at the time it announced
+AXES_CLIENT_IP_CALLABLE = "apps.core.net.request_client_address"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are recorded by bot detection, not twice
+AXES_VERBOSE = False
+# Bot detection (docs/FAIRPLAY.md): the suspicion window, the review and action thresholds, and
+# whether the action threshold shadow-restricts by itself (off: everything goes to review).
+FAIRPLAY_WINDOW_DAYS = env.int("FAIRPLAY_WINDOW_DAYS", 14, min=1, max=365)
+FAIRPLAY_REVIEW_THRESHOLD = env.int("FAIRPLAY_REVIEW_THRESHOLD", 40, min=1)
+FAIRPLAY_ACTION_THRESHOLD = env.int("FAIRPLAY_ACTION_THRESHOLD", 70, min=1)
+FAIRPLAY_AUTO_RESTRICT = env.bool("FAIRPLAY_AUTO_RESTRICT", True)
+if FAIRPLAY_ACTION_THRESHOLD < FAIRPLAY_REVIEW_THRESHOLD:
+    env.errors.append("FAIRPLAY_ACTION_THRESHOLD must not be below FAIRPLAY_REVIEW_THRESHOLD")
+# How often the worker folds the bet observations (devices, addresses, clients) into the database.
+FAIRPLAY_DRAIN_SECONDS = env.float("FAIRPLAY_DRAIN_SECONDS", 5.0, min=0.5)
+CELERY_BEAT_SCHEDULE.update({
+    "botdetect-drain": {"task": "botdetect.drain", "schedule": FAIRPLAY_DRAIN_SECONDS},
 })
 
 LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))

@@ -1,27 +1,73 @@
-"""Account API: registration (tokens come from simplejwt's views)."""
+"""Account API: registration and token login, both held to the fair-play limits.
+
+Registration counts against the sign-up limit per address and per network (the page's limit too:
+apps.accounts.throttles) and is refused for a blocked device or network. Token login is locked
+out after repeated failures like the login pages (apps.accounts.lockout).
+"""
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.views import TokenObtainPairView
 
+from apps.accounts.lockout import locked_out_error
 from apps.accounts.serializers import RegisterSerializer, UserSerializer
-from apps.accounts.services import user_register
+from apps.accounts.services import SignupRefused, signup_allowed, user_logged_in_from, user_register
+from apps.accounts.throttles import signup_check
+from apps.core.api import ApiError
+from apps.core.net import request_client_address
+from apps.core.observe import client_info_from_request
 
 
 class RegisterView(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes: list = []  # no CSRF needed to create an account from a mobile client
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "register"
+    throttle_classes: list = []  # the sign-up limit below is shared with the page
 
-    @extend_schema(request=RegisterSerializer, responses={201: UserSerializer})
+    @extend_schema(request=RegisterSerializer, responses={
+        201: UserSerializer,
+        400: OpenApiResponse(description="Invalid username, password or email (the error shape)"),
+        403: OpenApiResponse(description="Sign-ups from this device or network are closed"),
+        429: OpenApiResponse(description="Too many sign-ups from this address or network; Retry-After says when"),
+    })
     def post(self, request):
+        info = client_info_from_request(request, via="api")
+        signup_check(info.address)
+        try:
+            signup_allowed(info)
+        except SignupRefused as exc:
+            raise ApiError(str(exc), code="signup_blocked", status_code=403)
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            user = user_register(**data.validated_data)
+            user = user_register(**data.validated_data, client=info)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class TokenLoginView(TokenObtainPairView):
+    """simplejwt's token pair, refused with 429 while the username is locked out from this address."""
+
+    @extend_schema(responses={
+        200: OpenApiResponse(description="access and refresh tokens"),
+        401: OpenApiResponse(description="Wrong username or password (the error shape)"),
+        429: OpenApiResponse(description="Locked out after repeated failures; Retry-After says when"),
+    })
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0])
+        except Exception:
+            # axes marks the DRF request it was handed when this failure locked the pair out, or
+            # when it refused an attempt already locked out.
+            if getattr(request, "axes_locked_out", False):
+                username = request.data.get("username") if hasattr(request.data, "get") else None
+                raise locked_out_error(username=username, address=request_client_address(request))
+            raise
+        user_logged_in_from(user=serializer.user, info=client_info_from_request(request, via="api"))
+        return Response(serializer.validated_data, status=status.HTTP_200_OK)

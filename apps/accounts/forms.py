@@ -9,9 +9,10 @@ class SignupForm(forms.Form):
                                 error_messages={"invalid": "Use letters, digits and @/./+/-/_ only."})
     password = forms.CharField(widget=forms.PasswordInput, max_length=128)
 
-    def save(self):
+    def save(self, client=None):
         try:
-            return user_register(username=self.cleaned_data["username"], password=self.cleaned_data["password"])
+            return user_register(username=self.cleaned_data["username"], password=self.cleaned_data["password"],
+                                 client=client)
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 for message in messages:

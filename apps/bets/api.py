@@ -14,6 +14,8 @@ from apps.bets.selectors import bets_of_user
 from apps.bets.serializers import BetRequestSerializer, BetSerializer, bet_representation, parse_bet_request
 from apps.bets.services import bet_place
 from apps.bets.throttles import BetThrottle
+from apps.core.net import request_client_address
+from apps.core.observe import client_info_from_request, observe_bet
 
 
 class BetCreateView(APIView):
@@ -35,8 +37,10 @@ class BetCreateView(APIView):
     )
     def post(self, request, race_id: int):
         bet = bet_place(user=request.user, race_id=race_id, idempotency_key=request.headers.get("Idempotency-Key"),
-                        client_ip=request.META.get("REMOTE_ADDR"), preflight=getattr(request, "bet_preflight", None),
+                        client_ip=request_client_address(request), preflight=getattr(request, "bet_preflight", None),
                         **parse_bet_request(request.data))
+        if not bet.replayed:
+            observe_bet(user_id=bet.user_id, bet_id=bet.pk, info=client_info_from_request(request, via="api"))
         # A plain JSON response: the hottest write path skips DRF's content negotiation.
         return JsonResponse(bet_representation(bet), status=status.HTTP_201_CREATED)
 

@@ -29,7 +29,6 @@ from django.core import signals
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http.request import split_domain_port, validate_host
 from rest_framework import exceptions
-from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from apps.bets.auth import PlayerTokenAuthentication
@@ -38,19 +37,13 @@ from apps.bets.serializers import bet_representation, parse_bet_request
 from apps.bets.services import bet_place
 from apps.bets.throttles import bet_preflight
 from apps.core.api import error_body, exception_handler
+from apps.core.net import client_address
+from apps.core.observe import client_info_from_headers, observe_bet
 
 log = logging.getLogger(__name__)
 
 BET_PATH = re.compile(r"^/api/v1/races/([1-9][0-9]{0,17})/bets/$")
 MAX_BODY = 16 * 1024  # a bet is a few dozen bytes; anything larger goes the general way
-
-
-class _Shim:
-    """Just enough of a request for DRF's client-address rule (BaseThrottle.get_ident)."""
-
-    def __init__(self, meta: dict, headers: dict):
-        self.META = meta
-        self.headers = headers
 
 
 class BetFastPath:
@@ -113,17 +106,19 @@ class BetFastPath:
 
     def _place(self, scope, headers: dict, race_id: int, user, data):
         client = scope.get("client") or ("", 0)
-        meta = {"REMOTE_ADDR": client[0]}
         forwarded = headers.get(b"x-forwarded-for")
-        ident = BaseThrottle().get_ident(_Shim(meta, {"x-forwarded-for": forwarded.decode("latin-1")}
-                                                if forwarded else {}))
+        # The one client-address rule (apps.core.net): a forged X-Forwarded-For changes nothing.
+        address = client_address(client[0], forwarded.decode("latin-1") if forwarded else None)
         try:
-            preflight = bet_preflight(race_id=race_id, user_id=user.pk, ip=ident)
+            preflight = bet_preflight(race_id=race_id, user_id=user.pk, ip=address)
             if preflight.wait > 0:
                 raise rate_limited(preflight.wait)
             key = headers.get(b"idempotency-key")
             bet = bet_place(user=user, race_id=race_id, idempotency_key=key.decode("latin-1") if key else None,
-                            client_ip=meta["REMOTE_ADDR"], preflight=preflight, **parse_bet_request(data))
+                            client_ip=address, preflight=preflight, **parse_bet_request(data))
+            if not bet.replayed:
+                observe_bet(user_id=bet.user_id, bet_id=bet.pk,
+                            info=client_info_from_headers(scope["headers"], address=address, via="api"))
         except exceptions.APIException as exc:
             response = exception_handler(exc, {})
             extra = [(k.lower().encode(), str(v).encode("latin-1")) for k, v in response.items()

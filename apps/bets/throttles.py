@@ -18,6 +18,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from apps.bets.odds_cache import ODDS_CACHE_KEY
+from apps.core.net import request_client_address
 from apps.core.redis import get_redis
 
 # The bet path's one Redis round trip before PostgreSQL: both rate limits, the clock and the
@@ -92,7 +93,7 @@ class BetThrottle(BaseThrottle):
     def allow_request(self, request, view):
         user = request.user
         user_id = user.pk if user and user.is_authenticated else None  # anonymous: refused by permissions
-        preflight = bet_preflight(race_id=view.kwargs["race_id"], user_id=user_id, ip=self.get_ident(request))
+        preflight = bet_preflight(race_id=view.kwargs["race_id"], user_id=user_id, ip=request_client_address(request))
         request.bet_preflight = preflight
         self._wait = preflight.wait
         return preflight.wait <= 0

@@ -135,7 +135,11 @@ class _BackgroundPublisher:
             script = _script(settings.REDIS_URL)
             pipe = get_redis().pipeline(transaction=False)
             for keys_, head, tail in batch:
-                script(keys=keys_, args=[head, tail], client=pipe)
+                if keys_ is None:  # a list append (background_list_append): head is the key, tail (value, cap)
+                    pipe.rpush(head, tail[0])
+                    pipe.ltrim(head, -tail[1], -1)
+                else:
+                    script(keys=keys_, args=[head, tail], client=pipe)
             pipe.execute()
         except Exception:  # noqa: BLE001 - after commit: logged, never raised
             log.exception("%d live events not published", len(batch))
@@ -163,6 +167,12 @@ def user_event_publish_later(*, user_id: int, payload: dict) -> None:
     _check_type(payload.get("type"))
     body = dumps({**payload, "user": int(user_id)})
     _background.submit([keys.user_channel(user_id)], body[:-1] + ',"at":', "}")
+
+
+def background_list_append(*, key: str, value: str, cap: int) -> None:
+    """Queue an RPUSH of ``value`` to the list ``key`` (kept to its last ``cap`` items) for the
+    background publisher: the caller pays no round trip (fair play's bet observations)."""
+    _background.submit(None, key, (value, int(cap)))
 
 
 def _safely(publish, **kwargs) -> None:

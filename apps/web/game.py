@@ -12,6 +12,8 @@ from apps.bets import errors
 from apps.bets import odds as odds_math
 from apps.bets import services
 from apps.bets.selectors import race_odds
+from apps.bets.throttles import bet_preflight
+from apps.core.observe import ClientInfo, observe_bet
 from apps.races.models import Race
 
 
@@ -49,10 +51,18 @@ def bet_preview(*, race: Race, args: dict) -> Preview:
     return Preview(odds, odds_math.potential_payout(stake, odds))
 
 
-def bet_place(*, user, race: Race, args: dict, client_ip: str | None, idempotency_key: str | None):
-    """Place the bet through apps.bets.services.bet_place; a refusal becomes BetRefused with its reason."""
+def bet_place(*, user, race: Race, args: dict, client: ClientInfo, idempotency_key: str | None):
+    """Place the bet as the API does — the same rate limits per player and per address (one
+    preflight, apps.bets.throttles), then apps.bets.services.bet_place — and record it for fair
+    play; a refusal becomes BetRefused with its reason."""
     try:
-        return services.bet_place(user=user, race_id=race.pk, client_ip=client_ip,
-                                  idempotency_key=idempotency_key, **args)
+        preflight = bet_preflight(race_id=race.pk, user_id=user.pk, ip=client.address)
+        if preflight.wait > 0:
+            raise errors.rate_limited(preflight.wait)
+        bet = services.bet_place(user=user, race_id=race.pk, client_ip=client.address, preflight=preflight,
+                                 idempotency_key=idempotency_key, **args)
     except errors.BetRefused as exc:
         raise BetRefused(str(exc.detail), status=exc.status_code) from exc
+    if not bet.replayed:
+        observe_bet(user_id=bet.user_id, bet_id=bet.pk, info=client)
+    return bet
