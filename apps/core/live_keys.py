@@ -12,6 +12,8 @@ from django.conf import settings
 # test runs on one server never hear each other.
 RACE_CHANNEL = "{prefix}live:race:{id}"
 USER_CHANNEL = "{prefix}live:user:{id}"
+# A prediction market's trades and state changes (apps/markets/events.py), same prefix rule.
+MARKET_CHANNEL = "{prefix}live:market:{id}"
 
 # The last frame of each race (the snapshot's positions) and its frame sequence counter.
 RACE_LAST_FRAME = "live:race:{}:last"
