@@ -30,8 +30,9 @@ def _notify_players(race_id: int, event_type: str) -> None:
     if event_type == "race_settled":
         rows = RaceStanding.objects.filter(race_id=race_id).values_list("user_id", "points_won")
     else:
+        # order_by(): Bet's default ordering (-id) would make DISTINCT one row per bet, not per player.
         rows = ((user_id, None) for user_id in Bet.objects.filter(race_id=race_id, user__is_house=False)
-                .values_list("user_id", flat=True).distinct())
+                .order_by().values_list("user_id", flat=True).distinct())
     for user_id, payout in rows:
         payload = {"type": event_type, "race_id": race_id, "title": title}
         if payout is not None:

@@ -23,15 +23,36 @@
         return;
       }
       el.textContent = el.dataset.done || "now";
-      if (!el.dataset.fired) { el.dataset.fired = "1"; expired = true; }
+      // Only a deadline that just passed: a late one is left to the race page's periodic check.
+      if (!el.dataset.fired && left > -30000) { el.dataset.fired = "1"; expired = true; }
     });
     // A deadline passed on the race page: give the lifecycle a moment, then refresh the sections.
     if (expired && document.getElementById("race-head")) {
       setTimeout(function () { document.body.dispatchEvent(new CustomEvent("raceState")); }, 1500);
     }
   }
+  // Times the server wrote in UTC, shown in the visitor's own zone (and day, when not today).
+  function localTimes(root) {
+    (root || document).querySelectorAll("time[data-local-time]").forEach(function (el) {
+      var at = new Date(el.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      var text = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      if (at.toDateString() !== new Date().toDateString()) {
+        text = at.toLocaleDateString([], { month: "short", day: "numeric" }) + ", " + text;
+      }
+      el.textContent = text;
+      el.title = at.toLocaleString();
+    });
+  }
+
   tick();
+  localTimes();
   setInterval(tick, 1000);
+  // Swapped-in sections get their countdowns and local times at once, not a second later.
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    tick();
+    localTimes();
+  });
 
   document.addEventListener("click", function (event) {
     var chip = event.target.closest("[data-stake]");

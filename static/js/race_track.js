@@ -1,6 +1,11 @@
 /* The live race track: horses follow the race room's frames over /ws/races/{id}/.
    Frames: {"type":"frame","seq":N,"ts":T,"left":S,"stale":B,"stocks":[{symbol,change_pct,position,stale,...}]}
-   (docs/ARCHITECTURE-live.md). State events (started, finished, settled, cancelled) refresh the page sections. */
+   (docs/ARCHITECTURE-live.md). Room events (open, started, finished, settled, cancelled) set the
+   track's state and announce "raceState", on which race_page.js re-renders the page's sections.
+
+   Two halves: what the page does with a room message (handleMessage: frames, snapshots, events),
+   and how messages arrive (the transport at the bottom: a WebSocket that reconnects). Another
+   transport only needs to call handleMessage with each message it receives. */
 (function () {
   "use strict";
   var track = document.getElementById("track");
@@ -14,10 +19,25 @@
   var leaderEl = track.querySelector("[data-leader]");
   var leader = null;
   var lastSeq = -1;
+  var lastStocks = null;
+  var connected = false;
+  // What the track says under its title in each state (while connected for a running race: "live").
+  var STATE_TEXT = { scheduled: "waiting for the start", open: "waiting for the start", running: "connecting…",
+                     calculating: "photo finish", completed: "final", cancelled: "cancelled" };
+  var FINAL = { completed: 1, cancelled: 1 };
 
   function setConn(text, live) { if (conn) { conn.textContent = text; conn.classList.toggle("live", !!live); } }
+  function showConn() {
+    var state = track.dataset.state;
+    if (state === "running" && connected) setConn("live", true);
+    else if (state === "running" && socketWasOpen) setConn("reconnecting…", false);
+    else setConn(STATE_TEXT[state] || "", false);
+  }
+
+  function pctText(pct) { return (pct > 0 ? "+" : "") + pct.toFixed(2) + "%"; }
 
   function render(stocks, anyStale) {
+    lastStocks = stocks;
     var max = 0;
     stocks.forEach(function (s) { if (s.change_pct != null) max = Math.max(max, Math.abs(s.change_pct)); });
     // Zoom so the widest move uses most of the lane, but keep tiny moves small.
@@ -30,7 +50,7 @@
       var t = 0.5 + Math.max(-1, Math.min(1, pct / scale)) * 0.5;
       lane.querySelector("[data-horse]").style.setProperty("--t", t.toFixed(4));
       var label = lane.querySelector("[data-pct-label]");
-      label.textContent = s.change_pct == null ? "–" : (pct > 0 ? "+" : "") + pct.toFixed(2) + "%";
+      label.textContent = s.change_pct == null ? "–" : pctText(pct);
       label.className = "lane-pct " + (pct > 0 ? "up" : pct < 0 ? "down" : "");
       if (s.position) {
         var before = positions[s.symbol];
@@ -45,7 +65,8 @@
         }
         positions[s.symbol] = s.position;
       }
-      var row = track.parentNode.querySelector('[data-field-row="' + s.symbol + '"]');
+      // The field table below the track (while the race runs: its rows carry data-field-row).
+      var row = document.querySelector('[data-field-row="' + s.symbol + '"]');
       if (row) {
         if (s.price != null) row.querySelector("[data-field-price]").textContent =
           Number(s.price).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
@@ -57,16 +78,18 @@
       lane.querySelector("[data-lane-stale]").hidden = !s.stale;
     });
     if (staleFlag) staleFlag.hidden = !anyStale;
-    // Screen readers hear each change of leader, not every frame.
+    // Screen readers hear each change of leader (the symbol only: a percentage would be stale a
+    // second later), not every frame.
     var first = stocks.filter(function (s) { return s.position === 1; })[0];
     if (first && first.symbol !== leader && leaderEl) {
       leader = first.symbol;
-      leaderEl.textContent = "Leader: " + first.symbol + (first.change_pct != null ? " " + lanes[first.symbol].querySelector("[data-pct-label]").textContent : "");
+      leaderEl.textContent = "Leader: " + first.symbol;
     }
   }
 
   function applyFrame(frame) {
     if (!frame || !Array.isArray(frame.stocks)) return;
+    if (FINAL[track.dataset.state] || track.dataset.state === "calculating") return;  // the final order stands
     if (typeof frame.seq === "number") {
       if (frame.seq <= lastSeq) return;  // an older frame arriving late
       lastSeq = frame.seq;
@@ -75,7 +98,7 @@
     track.dataset.seq = String(lastSeq);
   }
 
-  // A settled race shows where each horse finished without any socket.
+  // A finished race shows where each horse finished without any socket.
   var finals = [];
   Object.keys(lanes).forEach(function (symbol) {
     var lane = lanes[symbol];
@@ -85,57 +108,75 @@
   });
   if (finals.length) render(finals, false);
 
-  var STATE_EVENTS = { open: 1, opened: 1, started: 1, finished: 1, settled: 1, cancelled: 1, state: 1 };
-  var done = track.dataset.state === "completed" || track.dataset.state === "cancelled";
-  var delay = 1000, socket = null;
+  // The page's sections were re-rendered: a new field table gets the latest prices at once.
+  document.body.addEventListener("htmx:afterSettle", function () {
+    if (lastStocks && document.querySelector("[data-field-row]")) render(lastStocks, staleFlag && !staleFlag.hidden);
+  });
 
-  function stateChanged(state) {
-    if (state) track.dataset.state = state;
-    done = track.dataset.state === "completed" || track.dataset.state === "cancelled";
-    if (done) setConn(track.dataset.state === "completed" ? "final" : "cancelled", false);
-    document.body.dispatchEvent(new CustomEvent("raceState", { detail: { state: state } }));
+  var NEXT_STATE = { opened: "open", open: "open", started: "running", finished: "calculating", settled: "completed",
+                     cancelled: "cancelled" };
+
+  // The track's own state; ``announce``: ask the page to re-render its sections for it.
+  function setState(state, announce) {
+    if (!state || state === track.dataset.state) return;
+    track.dataset.state = state;
+    showConn();
+    if (FINAL[state]) stop();
+    if (announce) document.body.dispatchEvent(new CustomEvent("raceState", { detail: { state: state } }));
     // Payouts and refunds change the balance in the top bar.
-    if (done) document.body.dispatchEvent(new CustomEvent("balanceChanged"));
+    if (FINAL[state]) document.body.dispatchEvent(new CustomEvent("balanceChanged"));
   }
+  // race_page.js found a new state on the page (its periodic check): the track follows.
+  document.body.addEventListener("raceStateShown", function (event) { setState(event.detail.state, false); });
 
-  function onMessage(event) {
-    var msg;
-    try { msg = JSON.parse(event.data); } catch (e) { return; }
+  function handleMessage(msg) {
+    if (!msg || typeof msg !== "object") return;
     if (msg.type === "frame") { applyFrame(msg); return; }
     if (msg.type === "snapshot") {
       var snap = msg.data || msg;
-      applyFrame(snap.frame || snap.last_frame || (snap.stocks ? snap : null));
-      if (snap.state && snap.state !== track.dataset.state) stateChanged(snap.state);
+      applyFrame(snap.frame || null);
+      if (snap.state) setState(snap.state, true);
       return;
     }
-    if (msg.type === "ping" && socket) { socket.send(JSON.stringify({ type: "pong" })); return; }
-    if (STATE_EVENTS[msg.type]) {
-      var data = msg.data || {};
-      if (Array.isArray(data.results)) {  // "finished" carries the final order
-        render(data.results.map(function (r) {
-          return { symbol: r.symbol, change_pct: r.change_pct != null ? Number(r.change_pct) : Number(r.pct_change),
-                   position: r.position || r.final_position };
-        }), false);
-      }
-      var next = { started: "running", finished: "calculating", settled: "completed", cancelled: "cancelled",
-                   opened: "open", open: "open" };
-      stateChanged(data.state || next[msg.type]);
+    if (!NEXT_STATE[msg.type]) return;
+    var data = msg.data || {};
+    if (Array.isArray(data.results)) {  // "finished" carries the final order
+      render(data.results.map(function (r) {
+        return { symbol: r.symbol, change_pct: r.change_pct != null ? Number(r.change_pct) : Number(r.pct_change),
+                 position: r.position || r.final_position };
+      }), false);
     }
+    setState(NEXT_STATE[msg.type], true);
+  }
+
+  // ---- transport: the race room's WebSocket, reconnecting with a backoff until the race is over.
+  var delay = 1000, socket = null, socketWasOpen = false, stopped = FINAL[track.dataset.state];
+
+  function stop() {
+    stopped = true;
+    if (socket) socket.close();
   }
 
   function connect() {
-    if (done || !("WebSocket" in window)) return;
+    if (stopped || !("WebSocket" in window)) return;
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + "/ws/races/" + raceId + "/");
-    socket.onopen = function () { delay = 1000; setConn("live", true); };
-    socket.onmessage = onMessage;
+    socket.onopen = function () { delay = 1000; connected = socketWasOpen = true; showConn(); };
+    socket.onmessage = function (event) {
+      var msg;
+      try { msg = JSON.parse(event.data); } catch (e) { return; }
+      if (msg.type === "ping") { if (socket) socket.send(JSON.stringify({ type: "pong" })); return; }
+      handleMessage(msg);
+    };
     socket.onclose = function () {
       socket = null;
-      if (done) { setConn("final", false); return; }
-      setConn("reconnecting…", false);
+      connected = false;
+      showConn();
+      if (stopped) return;
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 15000);
     };
   }
+  showConn();
   connect();
 })();

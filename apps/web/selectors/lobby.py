@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from apps.races.models import Race, RaceEntry
 
@@ -45,8 +45,12 @@ def lobby_sections(*, duration: str = "", theme: str = "") -> LobbySections:
     )
 
 
-def lobby_themes() -> list[str]:
-    """Themes of races a player can still bet on or watch, for the filter."""
+def lobby_themes() -> list[tuple[str, int]]:
+    """Each theme of the races a player can still bet on or watch, once, with how many races
+    have it (one query), in the order of their labels."""
+    from apps.races.themes import SECTOR_PREFIX, theme_label
+
     live = [Race.State.SCHEDULED, Race.State.OPEN, Race.State.RUNNING]
-    return sorted(t for t in Race.objects.filter(state__in=live).exclude(theme="")
-                  .values_list("theme", flat=True).distinct())
+    rows = (Race.objects.filter(state__in=live).exclude(theme="").exclude(theme=SECTOR_PREFIX)
+            .order_by().values_list("theme").annotate(n=Count("id")))
+    return sorted(rows, key=lambda row: (theme_label(row[0]).lower(), row[0]))

@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
 from apps.bets.models import Bet
-from apps.races.models import Race, RaceEntry, RaceStanding
+from apps.races.models import Race, RaceEntry, RaceStanding, RaceTransition
 
 MY_BETS_LIMIT = 50
 RACE_BOARD_LIMIT = 50
@@ -64,3 +64,18 @@ def race_player_result(*, bets: list[Bet]) -> dict | None:
     won = sum(b.payout for b in bets)
     return {"staked": staked, "won": won, "net": won - staked,
             "correct": sum(1 for b in bets if b.status == Bet.Status.WON), "bets": len(bets)}
+
+
+def race_cancel_reason(*, race: Race) -> str:
+    """Why the race was cancelled, as the lifecycle recorded it ("no opening price for GLD",
+    "cancelled by staff (...)"); empty for a race that was not."""
+    if race.state != Race.State.CANCELLED:
+        return ""
+    return (RaceTransition.objects.filter(race=race, to_state=Race.State.CANCELLED).order_by("-at", "-id")
+            .values_list("cause", flat=True).first() or "")
+
+
+def race_house_only(*, race: Race) -> bool:
+    """True when the house bettors placed the race's only bets (the race board leaves them out)."""
+    bets = Bet.objects.filter(race=race)
+    return bets.filter(user__is_house=True).exists() and not bets.filter(user__is_house=False).exists()

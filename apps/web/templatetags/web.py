@@ -16,6 +16,8 @@ def theme_label(theme: str) -> str:
     if not theme:
         return ""
     label = themes.theme_label(theme)
+    if not label:
+        return ""
     return f"{label} sector" if theme.startswith(themes.SECTOR_PREFIX) else label
 
 
@@ -76,6 +78,25 @@ def points(value) -> str:
 
 
 @register.filter
+def clock(value) -> str:
+    """Time left until an aware datetime, as the countdown script writes it (4:05, 1h 02m, 2d 3h),
+    so the page does not switch between two formats when the script takes over; empty once due."""
+    if not value:
+        return ""
+    from django.utils import timezone
+
+    seconds = int((value - timezone.now()).total_seconds())
+    if seconds <= 0:
+        return ""
+    days, hours, minutes, secs = seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60, seconds % 60
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}:{secs:02d}"
+
+
+@register.filter
 def iso(value) -> str:
     """An aware datetime as ISO 8601 for data attributes read by the countdown script."""
     return value.isoformat() if value else ""
@@ -105,6 +126,12 @@ def bet_key() -> str:
     import uuid
 
     return f"web-{uuid.uuid4().hex}"
+
+
+@register.filter
+def in_list(value, words: str) -> bool:
+    """``state|in_list:"calculating completed"``."""
+    return value in words.split()
 
 
 @register.filter
