@@ -13,7 +13,8 @@ in this order (the same order as every other writer: race first, then the player
 5. ``entry`` — the stake's ledger entry, with the balance after it.
 
 Steps 4 and 5 are the ledger's own SQL (apps.points.ledger.stake_debit_sql and
-entry_insert_sql), with the bet's cooldown added: the ledger module stays the one writer.
+entry_insert_sql), with the bet's cooldown added: the ledger module stays the one writer. The
+balance the statement returns is the one the player is shown (held points included).
 
 The final row says how far it got. A bet that was inserted but could not be paid for (the cap,
 or the debit, refused) makes the statement raise (``bets_refuse``, migration bets/0005), so the
@@ -63,7 +64,7 @@ SELECT race.state, race.starts_at, race.symbols, r.bet_id, r.balance,
             THEN bets_refuse(CASE WHEN r.total IS NULL THEN 'stake_cap' ELSE 'debit' END) END
 FROM (VALUES (1)) AS one LEFT JOIN race ON true
 CROSS JOIN (SELECT (SELECT id FROM bet) AS bet_id, (SELECT total FROM stake) AS total,
-                   (SELECT balance FROM debit) AS balance, (SELECT bet_id FROM entry) AS entry) r
+                   (SELECT shown_balance FROM debit) AS balance, (SELECT bet_id FROM entry) AS entry) r
 """
 PLACE_BET_SQL = PLACE_BET_SQL_TEMPLATE.format(
     debit=ledger.stake_debit_sql(

@@ -24,4 +24,5 @@ class MyLedgerView(ListAPIView):
     serializer_class = LedgerEntrySerializer
 
     def get_queryset(self):
-        return ledger_of_user(user_id=self.request.user.pk)
+        return ledger_of_user(user_id=self.request.user.pk,
+                              restricted=getattr(self.request.user, "is_shadow_restricted", False))

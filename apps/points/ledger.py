@@ -18,6 +18,17 @@ Three ways in, one set of columns:
 Locks: callers that touch several accounts lock them with ``lock_accounts`` (user id order,
 the same order everywhere), after any row of their own domain (race, market, order) they lock
 first. ``LedgerEntry.Kind`` lists every kind of movement.
+
+Holds (fair play, apps.botdetect; docs/FAIRPLAY.md). A shadow-restricted player's winnings —
+credits of a kind in ``HELD_KINDS`` — are set aside as they are credited, by ``post`` and
+``credit_many`` themselves, so no caller special-cases them: the credit entry (+x) is followed in
+the same statement by a ``hold`` entry (-x, key ``hold:{credit key}``) that moves x from
+``balance`` to ``held``. Held points cannot be staked and count nowhere. Staff then either
+``hold_release`` them (one ``hold_release`` entry, +held, back into the balance) or
+``hold_burn`` them (``hold_release`` +held then ``burn`` -held: history kept, points gone).
+Both take the account row lock and zero ``held`` in the statement that reads it, so however many
+decisions arrive at once, the points move once. Invariants: balance == SUM(amount), and
+held == -SUM(amount of hold entries) - SUM(amount of hold_release entries).
 """
 from __future__ import annotations
 
@@ -32,6 +43,13 @@ from apps.points.models import LedgerEntry, PointsAccount
 Kind = LedgerEntry.Kind
 MEMO_MAX = 200
 KEY_MAX = 160
+# Winnings: held from a shadow-restricted player as they are credited (refunds, adjustments,
+# trades and the like are the player's own points and are never held).
+HELD_KINDS = frozenset({Kind.PAYOUT, Kind.BADGE_REWARD, Kind.DAILY_BONUS, Kind.MARKET_PAYOUT})
+HOLD_KEY_PREFIX = "hold:"
+HOLD_MEMO = "Held for fair-play review"
+# What a player is shown as their balance (their own views: held points included).
+SHOWN_BALANCE_SQL = "balance + held"
 
 
 class InsufficientPoints(Exception):
@@ -56,6 +74,21 @@ INSERT INTO points_ledgerentry (user_id, amount, kind, idempotency_key, balance_
 SELECT %(user)s, %(amount)s, %(kind)s, %(key)s, moved.balance, %(race)s, %(bet)s, %(memo)s, now()
 FROM moved
 RETURNING id, balance_after, created_at
+"""
+
+
+# The hold that follows a credit to a restricted player (no row, so no entry, for anyone else).
+_HOLD_ONE_SQL = """
+WITH moved AS (
+    UPDATE points_pointsaccount a SET balance = a.balance - %(amount)s, held = a.held + %(amount)s, updated_at = now()
+    FROM accounts_user u
+    WHERE a.user_id = %(user)s AND u.id = a.user_id AND u.is_shadow_restricted
+    RETURNING a.balance
+)
+INSERT INTO points_ledgerentry (user_id, amount, kind, idempotency_key, balance_after, race_id, bet_id,
+                                memo, created_at)
+SELECT %(user)s, -%(amount)s, 'hold', %(key)s, moved.balance, %(race)s, %(bet)s, %(memo)s, now()
+FROM moved
 """
 
 
@@ -93,6 +126,9 @@ def post(*, user_id: int, amount: int, kind: str, key: str, race_id: int | None 
                 if balance is None:
                     raise PointsAccount.DoesNotExist(f"user {user_id} has no points account")
                 raise InsufficientPoints(balance, -amount)
+            if amount > 0 and kind in HELD_KINDS:  # a restricted player's winnings go to held at once
+                cursor.execute(_HOLD_ONE_SQL, {"amount": amount, "user": user_id, "key": HOLD_KEY_PREFIX + key,
+                                               "race": race_id, "bet": bet_id, "memo": HOLD_MEMO})
     except IntegrityError:
         # Someone posted the same key between our check and our insert: theirs stands.
         existing = LedgerEntry.objects.filter(idempotency_key=key).first()
@@ -184,6 +220,7 @@ class Credited:
     entries: int
     points: int
     rows: list[tuple[int, int, str]] | None = None  # (user_id, amount, key) when asked for
+    held: int = 0  # of ``points``, set aside for restricted players (HELD_KINDS only)
 
 
 _CREDIT_MANY_SQL = """
@@ -193,10 +230,7 @@ todo AS (
     WHERE s.amount > 0
       AND NOT EXISTS (SELECT 1 FROM points_ledgerentry l WHERE l.idempotency_key = s.key)
 ),
-numbered AS (
-    SELECT t.*, a.balance + SUM(t.amount) OVER (PARTITION BY t.user_id ORDER BY t.bet_id, t.key) AS balance_after
-    FROM todo t JOIN points_pointsaccount a ON a.user_id = t.user_id
-),
+numbered AS ({numbered}),
 inserted AS (
     INSERT INTO points_ledgerentry (user_id, amount, kind, idempotency_key, balance_after, race_id, bet_id,
                                     memo, created_at)
@@ -205,17 +239,53 @@ inserted AS (
     FROM numbered n
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING user_id, amount, idempotency_key
-),
-per_user AS (SELECT user_id, SUM(amount) AS total FROM inserted GROUP BY user_id),
+),{holds}
+per_user AS ({per_user}),
 credited AS (
-    UPDATE points_pointsaccount a SET balance = a.balance + p.total, updated_at = now()
+    UPDATE points_pointsaccount a SET {set_balance}, updated_at = now()
     FROM per_user p WHERE a.user_id = p.user_id
     RETURNING a.user_id
 )
 """
+_NUMBERED_PLAIN = """
+    SELECT t.*, a.balance + SUM(t.amount) OVER (PARTITION BY t.user_id ORDER BY t.bet_id, t.key) AS balance_after
+    FROM todo t JOIN points_pointsaccount a ON a.user_id = t.user_id"""
+# A restricted player's credits are each followed by their hold, so each lands on the same balance.
+_NUMBERED_HELD = """
+    SELECT t.*, r.id IS NOT NULL AS held,
+           a.balance + CASE WHEN r.id IS NOT NULL THEN t.amount
+                            ELSE SUM(t.amount) OVER (PARTITION BY t.user_id ORDER BY t.bet_id, t.key) END
+               AS balance_after
+    FROM todo t JOIN points_pointsaccount a ON a.user_id = t.user_id
+    LEFT JOIN accounts_user r ON r.id = t.user_id AND r.is_shadow_restricted"""
+_HOLDS = """
+holds AS (
+    INSERT INTO points_ledgerentry (user_id, amount, kind, idempotency_key, balance_after, race_id, bet_id,
+                                    memo, created_at)
+    SELECT i.user_id, -i.amount, 'hold', 'hold:' || i.idempotency_key, n.balance_after - i.amount, %(__race)s,
+           n.bet_id, %(__hold_memo)s, now()
+    FROM inserted i JOIN numbered n ON n.key = i.idempotency_key AND n.held
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING user_id, -amount AS amount
+),"""
+_PER_USER_PLAIN = "SELECT user_id, SUM(amount) AS total FROM inserted GROUP BY user_id"
+_PER_USER_HELD = """SELECT user_id, SUM(credit) AS total, SUM(held) AS held FROM (
+        SELECT user_id, amount AS credit, 0::bigint AS held FROM inserted
+        UNION ALL SELECT user_id, 0::bigint, amount FROM holds) x GROUP BY user_id"""
 _TOTALS = "SELECT (SELECT COUNT(*) FROM inserted), (SELECT COALESCE(SUM(amount), 0) FROM inserted), " \
-          "(SELECT COUNT(*) FROM credited)"
-_ROWS = "SELECT i.user_id, i.amount, i.idempotency_key, (SELECT COUNT(*) FROM credited) FROM inserted i"
+          "(SELECT COUNT(*) FROM credited), {held}"
+_ROWS = "SELECT i.user_id, i.amount, i.idempotency_key, (SELECT COUNT(*) FROM credited), {held} FROM inserted i"
+_HELD_TOTAL = "(SELECT COALESCE(SUM(amount), 0) FROM holds)"
+
+
+def _credit_many_sql(source_sql: str, *, holds: bool, rows: bool) -> str:
+    sql = _CREDIT_MANY_SQL.format(
+        source=source_sql, numbered=_NUMBERED_HELD if holds else _NUMBERED_PLAIN, holds=_HOLDS if holds else "",
+        per_user=_PER_USER_HELD if holds else _PER_USER_PLAIN,
+        set_balance="balance = a.balance + p.total - p.held, held = a.held + p.held" if holds
+        else "balance = a.balance + p.total")
+    held = _HELD_TOTAL if holds else "0"
+    return sql + (_ROWS if rows else _TOTALS).format(held=held)
 
 
 def credit_many(cursor: CursorWrapper, *, source_sql: str, params: dict | None = None, kind: str,
@@ -227,30 +297,105 @@ def credit_many(cursor: CursorWrapper, *, source_sql: str, params: dict | None =
     ledger are skipped, and each account is credited by the sum of the entries actually
     inserted, so a credit is never paid twice however often this runs. The caller holds the
     accounts locked (``lock_accounts``) inside its transaction. With ``rows`` it also returns
-    what was credited.
+    what was credited. Credits of a kind in HELD_KINDS to shadow-restricted players are held
+    (module docstring): ``Credited.held`` says how many of the points.
     """
-    sql = _CREDIT_MANY_SQL.format(source=source_sql) + (_ROWS if rows else _TOTALS)
-    cursor.execute(sql, {**(params or {}), "__kind": kind, "__race": race_id, "__memo": memo[:MEMO_MAX]})
+    holds = kind in HELD_KINDS
+    sql = _credit_many_sql(source_sql, holds=holds, rows=rows)
+    cursor.execute(sql, {**(params or {}), "__kind": kind, "__race": race_id, "__memo": memo[:MEMO_MAX],
+                         "__hold_memo": HOLD_MEMO})
     if rows:
         fetched = cursor.fetchall()
-        credited = [(int(u), int(a), k) for u, a, k, _ in fetched]
-        return Credited(entries=len(credited), points=sum(a for _, a, _ in credited), rows=credited)
-    entries, points, _ = cursor.fetchone()
-    return Credited(entries=int(entries), points=int(points))
+        credited = [(int(u), int(a), k) for u, a, k, _, _ in fetched]
+        held = int(fetched[0][4]) if fetched else 0
+        return Credited(entries=len(credited), points=sum(a for _, a, _ in credited), rows=credited, held=held)
+    entries, points, _, held = cursor.fetchone()
+    return Credited(entries=int(entries), points=int(points), held=int(held))
+
+
+# --------------------------------------------------------------------------- holds
+
+_HOLD_RELEASE_SQL = """
+WITH old AS (
+    SELECT user_id, held FROM points_pointsaccount WHERE user_id = %(user)s AND held > 0 FOR UPDATE
+),
+moved AS (
+    UPDATE points_pointsaccount a SET balance = a.balance + old.held, held = 0, updated_at = now()
+    FROM old WHERE a.user_id = old.user_id
+    RETURNING a.balance, old.held AS amount
+)
+INSERT INTO points_ledgerentry (user_id, amount, kind, idempotency_key, balance_after, race_id, bet_id,
+                                memo, created_at)
+SELECT %(user)s, moved.amount, 'hold_release', %(key)s, moved.balance, NULL, NULL, %(memo)s, now()
+FROM moved
+RETURNING amount
+"""
+# The release entry is read by the burn's SELECT, so it is written (and numbered) first.
+_HOLD_BURN_SQL = """
+WITH old AS (
+    SELECT user_id, held FROM points_pointsaccount WHERE user_id = %(user)s AND held > 0 FOR UPDATE
+),
+moved AS (
+    UPDATE points_pointsaccount a SET held = 0, updated_at = now()
+    FROM old WHERE a.user_id = old.user_id
+    RETURNING a.balance, old.held AS amount
+),
+released AS (
+    INSERT INTO points_ledgerentry (user_id, amount, kind, idempotency_key, balance_after, race_id, bet_id,
+                                    memo, created_at)
+    SELECT %(user)s, moved.amount, 'hold_release', %(key)s || ':release', moved.balance + moved.amount, NULL, NULL,
+           %(memo)s, now()
+    FROM moved
+    RETURNING amount
+)
+INSERT INTO points_ledgerentry (user_id, amount, kind, idempotency_key, balance_after, race_id, bet_id,
+                                memo, created_at)
+SELECT %(user)s, -released.amount, 'burn', %(key)s, moved.balance, NULL, NULL, %(memo)s, now()
+FROM moved CROSS JOIN released
+RETURNING -amount
+"""
+
+
+def _hold_move(sql: str, *, user_id: int, key: str, memo: str) -> int:
+    if not key or len(key) > KEY_MAX - len(":release"):
+        raise ValueError(f"an idempotency key has 1 to {KEY_MAX - len(':release')} characters")
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, {"user": user_id, "key": key, "memo": (memo or "")[:MEMO_MAX]})
+            row = cursor.fetchone()
+    except IntegrityError:
+        return 0  # this key moved the held points before
+    return int(row[0]) if row else 0
+
+
+def hold_release(*, user_id: int, key: str, memo: str) -> int:
+    """Give a player back every held point (one ``hold_release`` entry); returns the points moved.
+
+    Exactly once: the statement locks the account and zeroes ``held`` as it reads it, so a
+    second call (at the same moment or later) finds nothing held and moves 0."""
+    return _hold_move(_HOLD_RELEASE_SQL, user_id=user_id, key=key, memo=memo)
+
+
+def hold_burn(*, user_id: int, key: str, memo: str) -> int:
+    """Burn every held point: a ``hold_release`` (+held) then a ``burn`` (-held) entry, so the
+    history stays in the ledger and the balance is unchanged; returns the points burned. Exactly
+    once, like ``hold_release``."""
+    return _hold_move(_HOLD_BURN_SQL, user_id=user_id, key=key, memo=memo)
 
 
 # --------------------------------------------------------------------------- the bet statement
 
 
 def stake_debit_sql(*, user: str, amount: str, also_set: str = "", also_where: str = "") -> str:
-    """The conditional debit of one account as a SQL statement for a CTE (``RETURNING balance``).
+    """The conditional debit of one account as a SQL statement for a CTE (``RETURNING balance,
+    shown_balance``: the balance, and what the player is shown, held points included).
 
     ``user`` and ``amount`` are SQL expressions (placeholders); ``also_set`` / ``also_where``
     add the caller's own columns and conditions (the bet's cooldown), never the balance rule.
     """
     return (f"UPDATE points_pointsaccount SET balance = balance - {amount}, updated_at = now(){also_set}\n"
             f"    WHERE user_id = {user} AND balance >= {amount}{also_where}\n"
-            f"    RETURNING balance")
+            f"    RETURNING balance, {SHOWN_BALANCE_SQL} AS shown_balance")
 
 
 def entry_insert_sql(*, user: str, amount: str, kind: str, key: str, balance_after: str, race: str = "NULL",

@@ -1,8 +1,9 @@
 """Points: a stored balance per player and the append-only ledger that explains it.
 
-Invariant (tested): for every account, balance == SUM(ledger.amount). The balance only
-changes through apps.points.ledger, the one module that writes entries, in the same
-transaction as its entry.
+Invariants (tested): for every account, balance == SUM(ledger.amount), and
+held == -SUM(amount of its ``hold`` entries) - SUM(amount of its ``hold_release`` entries).
+The balance and the held points only change through apps.points.ledger, the one module that
+writes entries, in the same transaction as their entry.
 """
 from django.conf import settings
 from django.db import models
@@ -14,12 +15,17 @@ class PointsAccount(models.Model):
     balance = models.BigIntegerField(default=0)
     # Bet cooldown: a bet is a conditional UPDATE of this row (balance and last bet time together).
     last_bet_at = models.DateTimeField(null=True, blank=True)
+    # Winnings of a shadow-restricted player (apps.botdetect), set aside by ``hold`` entries: not
+    # spendable and counted nowhere until staff release them (``hold_release``) or burn them
+    # (``hold_release`` then ``burn``). The player's own views show balance + held.
+    held = models.BigIntegerField(default=0, db_default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
             # The last line of defence against an overdraft, whatever the application does.
             models.CheckConstraint(condition=models.Q(balance__gte=0), name="points_balance_never_negative"),
+            models.CheckConstraint(condition=models.Q(held__gte=0), name="points_held_never_negative"),
         ]
 
     def __str__(self) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 
 from django.apps import apps
-from django.db.models import QuerySet
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from apps.core.redis import get_redis
 from apps.points.models import LedgerEntry, PointsAccount
@@ -37,7 +38,7 @@ def _global_rank(user_id: int) -> int | None:
 
 def me_summary(*, user) -> dict:
     """Balance and streak in one query (plus one Redis call for the rank)."""
-    fields = ["balance"]
+    fields = ["balance", "held"]
     has_streaks = _streak_model() is not None
     if has_streaks:
         fields += ["user__streak__current", "user__streak__best"]
@@ -50,7 +51,7 @@ def me_summary(*, user) -> dict:
     return {
         "id": user.pk,
         "username": user.username,
-        "balance": row.get("balance", 0),
+        "balance": row.get("balance", 0) + row.get("held", 0),  # as the player sees it (held included)
         "streak": row.get("user__streak__current") or 0,
         "best_streak": row.get("user__streak__best") or 0,
         "rank": rank,
@@ -65,6 +66,19 @@ def _streak_model():
         return None
 
 
-def ledger_of_user(*, user_id: int) -> QuerySet[LedgerEntry]:
-    """A player's ledger, newest first (served by the ledger_user_recent index)."""
-    return LedgerEntry.objects.filter(user_id=user_id).order_by("-id")
+HOLD_KINDS = (LedgerEntry.Kind.HOLD, LedgerEntry.Kind.HOLD_RELEASE)
+
+
+def ledger_of_user(*, user_id: int, restricted: bool = False) -> QuerySet[LedgerEntry]:
+    """A player's ledger, newest first (served by the ledger_user_recent index).
+
+    ``restricted``: the player is shadow-restricted, and their own statement must read as before —
+    hold entries left out, and each entry's balance shown with the points held by then
+    (``shown_balance_after``), as their balance is shown with what is held."""
+    entries = LedgerEntry.objects.filter(user_id=user_id).order_by("-id")
+    if not restricted:
+        return entries
+    held_by_then = (LedgerEntry.objects.filter(user_id=OuterRef("user_id"), id__lte=OuterRef("id"), kind__in=HOLD_KINDS)
+                    .values("user_id").annotate(held=-Sum("amount")).values("held"))
+    return (entries.exclude(kind__in=HOLD_KINDS)
+            .annotate(shown_balance_after=F("balance_after") + Coalesce(Subquery(held_by_then), 0)))

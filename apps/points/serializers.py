@@ -16,7 +16,12 @@ class MeSerializer(serializers.Serializer):
 class LedgerEntrySerializer(serializers.ModelSerializer):
     bet = serializers.IntegerField(source="bet_id", allow_null=True)
     race = serializers.IntegerField(source="race_id", allow_null=True)
+    balance_after = serializers.SerializerMethodField()
 
     class Meta:
         model = LedgerEntry
         fields = ["id", "created_at", "kind", "amount", "balance_after", "race", "bet", "memo"]
+
+    def get_balance_after(self, entry) -> int:
+        # A restricted player's own statement shows balances with their held points (points.selectors).
+        return getattr(entry, "shown_balance_after", entry.balance_after)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.shortcuts import get_object_or_404
 
 from apps.bets.models import Bet
@@ -20,7 +20,9 @@ def player_get(*, username: str):
 
 
 def player_balance(*, user) -> int:
-    return PointsAccount.objects.filter(user=user).values_list("balance", flat=True).first() or 0
+    """The balance as the player sees it: points held for fair-play review included."""
+    return (PointsAccount.objects.filter(user=user).annotate(shown=F("balance") + F("held"))
+            .values_list("shown", flat=True).first() or 0)
 
 
 def player_stats(*, user) -> dict:
