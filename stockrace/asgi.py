@@ -16,13 +16,18 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from stockrace.routing import websocket_urlpatterns  # noqa: E402
 from stockrace.servers import tune_twisted_http  # noqa: E402
+from stockrace.body_limit import BodyLimit  # noqa: E402
 from apps.bets.fastpath import BetFastPath  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+# The bet POST of token-authenticated JSON clients skips Django's request machinery
+# (apps/bets/fastpath.py) unless BET_FAST_PATH is off; every other HTTP request goes to Django.
+http_app = BetFastPath(django_asgi_app) if settings.BET_FAST_PATH else django_asgi_app
 
 application = ProtocolTypeRouter(
     {
-        # The bet POST of token-authenticated JSON clients skips Django's request machinery
-        # (apps/bets/fastpath.py); every other HTTP request goes to Django.
-        "http": BetFastPath(django_asgi_app),
+        # Every request body is capped (413) before anything reads it (stockrace/body_limit.py).
+        "http": BodyLimit(http_app, settings.HTTP_MAX_BODY_BYTES),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -80,6 +80,12 @@ DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", 0, min=0)
 # Worker threads per ASGI process for HTTP requests (stockrace/handlers.py): how many requests one
 # process works on at once. A thread keeps its database connection between requests.
 HTTP_THREADS = env.int("HTTP_THREADS", 8, min=1, max=256)
+# Request bodies past this size are answered 413 by the ASGI app before they are read
+# (stockrace/body_limit.py); Django's own in-memory limit agrees.
+HTTP_MAX_BODY_BYTES = env.int("HTTP_MAX_BODY_BYTES", 1024 * 1024, min=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = HTTP_MAX_BODY_BYTES
+# The lean bet route in front of Django (apps/bets/fastpath.py); off: every bet goes through DRF.
+BET_FAST_PATH = env.bool("BET_FAST_PATH", True)
 if DB_POOL_MAX_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX_SIZE,
@@ -145,6 +151,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Before anything reads an address: the trusted client address into REMOTE_ADDR (apps/core/net.py).
     "apps.core.net.ClientAddressMiddleware",
+    # First: a path or query parameter that is not text (NUL...) is refused before anything reads it.
+    "apps.core.inputs.InputGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -218,6 +226,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.Pagination",
+    # JSON bodies: depth-limited, no NUL or control characters in strings (apps/core/inputs.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": env.int("API_PAGE_SIZE", 25, min=1, max=500),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",

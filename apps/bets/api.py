@@ -16,6 +16,7 @@ from apps.bets.services import bet_place
 from apps.bets.throttles import BetThrottle
 from apps.core.net import request_client_address
 from apps.core.observe import client_info_from_request, observe_bet
+from apps.core.inputs import whole_number
 
 
 class BetCreateView(APIView):
@@ -55,6 +56,7 @@ class MyBetsView(ListAPIView):
 
     def get_queryset(self):
         race = self.request.query_params.get("race")
-        if race is not None and not race.isdigit():
+        race_id = whole_number(race) if race else None
+        if race and race_id is None:
             raise exceptions.ValidationError({"race": ["A race id is a whole number."]})
-        return bets_of_user(user_id=self.request.user.pk, race_id=int(race) if race else None)
+        return bets_of_user(user_id=self.request.user.pk, race_id=race_id)

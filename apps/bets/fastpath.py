@@ -39,6 +39,7 @@ from apps.bets.throttles import bet_preflight
 from apps.core.api import error_body, exception_handler
 from apps.core.net import client_address
 from apps.core.observe import client_info_from_headers, observe_bet
+from apps.core.inputs import InvalidJSON, loads_json
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +96,9 @@ class BetFastPath:
         except (InvalidToken, TokenError, exceptions.AuthenticationFailed):
             return None  # DRF's 401, with its WWW-Authenticate
         try:
-            data = json.loads(body)
-        except ValueError:
-            return None  # DRF's parse error
+            data = loads_json(body)  # the API's own parser (apps.core.inputs)
+        except InvalidJSON:
+            return None  # DRF's parse error, from the same parser
         signals.request_started.send(sender=self.__class__, scope=scope)
         try:
             return self._place(scope, headers, race_id, user, data)

@@ -1,0 +1,54 @@
+"""schemathesis against /api/schema/ on a real daphne: every operation, anonymous and with a
+bearer token, its coverage phase (boundary and hostile values: NUL bytes, huge numbers, wrong
+types...) then a bounded number of fuzzed examples per operation, positive and negative. No
+answer may be a 5xx, and every answer whose status the schema documents must match it."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.hardening.servers import daphne
+from tests.live.conftest import transactional
+from tests.support.factories import RaceFactory
+
+pytestmark = pytest.mark.slow
+SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
+MAX_EXAMPLES = 10  # fuzzed examples per operation and mode, after the coverage phase
+CHECKS = "not_a_server_error,response_schema_conformance"
+
+
+def schemathesis_run(base: str, report: Path, *headers: str) -> subprocess.CompletedProcess:
+    args = [SCHEMATHESIS, "run", f"{base}/api/schema/", "--url", base, "--checks", CHECKS,
+            "--phases", "examples,coverage,fuzzing", "--max-examples", str(MAX_EXAMPLES), "--mode", "all",
+            "--seed", "13", "--generation-deterministic", "--workers", "2", "--request-timeout", "30",
+            "--continue-on-failure", "--suppress-health-check", "all", "--no-color",
+            "--report", "junit", "--report-junit-path", str(report)]
+    for header in headers:
+        args += ["--header", header]
+    return subprocess.run(args, capture_output=True, text=True, timeout=600)
+
+
+@transactional
+def test_no_operation_answers_a_server_error_or_breaks_its_schema(tmp_path):
+    from apps.accounts.services import user_register
+    from apps.market.services import stock_upsert_demo_universe
+
+    stock_upsert_demo_universe()
+    RaceFactory(state="running", symbols=("AAPL", "MSFT", "NVDA"))
+    RaceFactory(state="open", symbols=("AAPL", "MSFT", "NVDA"))
+    user_register(username="fuzzer", password="correct-horse-battery")
+    # Sign-ups are throttled even under the test settings: let the fuzzer reach the view.
+    with daphne(tmp_path / "daphne.log", API_THROTTLE_REGISTER="100000/hour") as server:
+        token = requests.post(f"{server.url}/api/v1/auth/token/",
+                              json={"username": "fuzzer", "password": "correct-horse-battery"}).json()["access"]
+        anonymous = schemathesis_run(server.url, tmp_path / "anonymous.xml")
+        authenticated = schemathesis_run(server.url, tmp_path / "token.xml", f"Authorization: Bearer {token}")
+        log = server.log()
+    for name, run in (("anonymous", anonymous), ("with a token", authenticated)):
+        assert "operations" in run.stdout.lower() or "tested" in run.stdout.lower(), run.stdout[-3000:]
+        assert run.returncode == 0, (f"schemathesis ({name}) found failures:\n{run.stdout[-8000:]}\n{run.stderr[-2000:]}"
+                                     f"\n--- server log:\n{log[-3000:]}")
