@@ -1,14 +1,14 @@
 """Cross-cutting HTTP endpoints: health and JSON error pages for the API."""
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from apps.core.api import json_error_response
 from apps.core.health import system_health
 
 
 @never_cache
-@require_GET
+@require_safe  # GET and HEAD: load balancers and uptime checks often probe with HEAD
 def healthz(request):
     report = system_health()
     return JsonResponse(report, status=200 if not report["failing"] else 503)

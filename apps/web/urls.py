@@ -1,10 +1,11 @@
 """Routes of the player pages (mounted at the site root)."""
 from django.urls import path
 
-from apps.web.views import lobby, players, races, stocks
+from apps.web.views import assets, lobby, players, races, stocks
 
 urlpatterns = [
     path("", lobby.lobby, name="lobby"),
+    path("favicon.ico", assets.favicon, name="favicon"),
     path("lobby/races/", lobby.lobby_races, name="lobby_races"),
     path("races/<int:race_id>/", races.race_detail, name="race_detail"),
     path("races/<int:race_id>/bet/", races.race_bet, name="race_bet"),

@@ -128,6 +128,18 @@ def bet_key() -> str:
     return f"web-{uuid.uuid4().hex}"
 
 
+# Badges with their own icon under static/icons/badges/ (the catalog's emoji need an emoji font,
+# which many systems lack); any other code gets the plain star.
+BADGE_ICONS = frozenset({"first_bet", "first_win", "hat_trick", "on_fire", "underdog", "sharpshooter",
+                         "photo_finish", "top_of_field", "marathon", "regular", "veteran", "jackpot"})
+
+
+@register.filter
+def badge_icon(code: str) -> str:
+    """The static path of a badge's SVG icon."""
+    return f"icons/badges/{code if code in BADGE_ICONS else 'default'}.svg"
+
+
 @register.filter
 def in_list(value, words: str) -> bool:
     """``state|in_list:"calculating completed"``."""
