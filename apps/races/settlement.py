@@ -26,12 +26,18 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from apps.accounts.eligibility import eligible_sql
 from apps.core.redis import redis_now
 from apps.points import ledger
 from apps.races import events, scoring
 from apps.races.models import Race
 
 log = logging.getLogger(__name__)
+
+
+# Called with the race id after each settlement commits (apps.botdetect registers its rescoring
+# here: a higher layer plugs in, the races app imports nothing of it).
+after_settled: list = []
 
 
 def checkpoint(name: str) -> None:
@@ -129,6 +135,10 @@ updated AS (
 INSERT INTO settle_bet (bet_id, user_id, kind, stake, payout, hit) SELECT * FROM updated
 """
 PAYOUT_SOURCE = "SELECT user_id, payout AS amount, 'payout:' || bet_id AS key, bet_id, NULL::text AS memo FROM settle_bet"
+# The participants factor counts eligible players only: neither house nor shadow-restricted accounts
+# raise a race's payouts (apps.accounts.eligibility).
+PARTICIPANTS_SQL = (f"SELECT COUNT(DISTINCT b.user_id) FROM bets_bet b JOIN accounts_user u ON u.id = b.user_id "
+                    f"WHERE b.race_id = %s AND {eligible_sql('u')}")
 # Everyone who bet in the race (their accounts are locked, in user id order, before scoring).
 BETTORS_SQL = "SELECT DISTINCT user_id FROM bets_bet WHERE race_id = %(race_id)s"
 STREAK_SQL = """
@@ -171,7 +181,7 @@ def race_settle(*, race_id: int, now: datetime | None = None) -> SettlementResul
             raise SettlementError(f"race {race_id} has no locked results to settle")
         order = [symbol for symbol, *_ in sorted(entries, key=lambda e: (e[3], e[1]))]
         ledger.lock_accounts(cursor, user_ids_sql=BETTORS_SQL, params={"race_id": race_id})
-        cursor.execute("SELECT COUNT(DISTINCT user_id) FROM bets_bet WHERE race_id = %s", [race_id])
+        cursor.execute(PARTICIPANTS_SQL, [race_id])
         participants = cursor.fetchone()[0]
         # Dropped at commit; dropped here too in case an enclosing transaction settled another race.
         cursor.execute("DROP TABLE IF EXISTS pg_temp.settle_bet")
@@ -212,3 +222,5 @@ def _after_commit(race_id: int, bets: int, payouts: int, paid: int) -> None:
     transaction.on_commit(lambda: badges_evaluate_race_task.delay(race_id))
     events.race_event_on_commit(race_id, "settled", {"bets": bets, "payouts": payouts, "paid": paid})
     events.players_notify_on_commit(race_id=race_id, event_type="race_settled")
+    for hook in after_settled:
+        transaction.on_commit(lambda hook=hook: hook(race_id))
