@@ -144,6 +144,7 @@ INSTALLED_APPS = [
     "apps.feed",
     "apps.live",
     "apps.leaderboards",
+    "apps.trading",
     "apps.markets",
     "apps.web",
 ]
@@ -418,6 +419,39 @@ if FAIRPLAY_ACTION_THRESHOLD < FAIRPLAY_REVIEW_THRESHOLD:
 FAIRPLAY_DRAIN_SECONDS = env.float("FAIRPLAY_DRAIN_SECONDS", 5.0, min=0.5)
 CELERY_BEAT_SCHEDULE.update({
     "botdetect-drain": {"task": "botdetect.drain", "schedule": FAIRPLAY_DRAIN_SECONDS},
+})
+
+# ----------------------------------------------------------------------------- trading floor
+# apps/trading (docs/TRADING.md). The fee is charged on every fill's value, shown before sending.
+TRADE_FEE_BPS = env.int("TRADE_FEE_BPS", 10, min=0, max=1000)
+# Market orders fill only at a quote younger than this (seconds); an older one is refused.
+TRADE_MAX_QUOTE_AGE_SECONDS = env.float("TRADE_MAX_QUOTE_AGE_SECONDS", 3.0, min=0.1)
+# A symbol is locked this long after a jump of more than TRADE_LOCK_JUMP_PCT % within
+# TRADE_LOCK_WINDOW_SECONDS, after its feed went stale, or after a data gap.
+TRADE_LOCK_SECONDS = env.int("TRADE_LOCK_SECONDS", 60, min=1)
+TRADE_LOCK_JUMP_PCT = env.float("TRADE_LOCK_JUMP_PCT", 2.0, min=0.01)
+TRADE_LOCK_WINDOW_SECONDS = env.float("TRADE_LOCK_WINDOW_SECONDS", 5.0, min=0.5, max=60)
+# Shorts: collateral locked at the sale (% of the position's value) and the level below which
+# the short is bought in.
+TRADE_SHORT_INITIAL_PCT = env.int("TRADE_SHORT_INITIAL_PCT", 150, min=100, max=1000)
+TRADE_SHORT_MAINTENANCE_PCT = env.int("TRADE_SHORT_MAINTENANCE_PCT", 130, min=100, max=1000)
+if TRADE_SHORT_MAINTENANCE_PCT > TRADE_SHORT_INITIAL_PCT:
+    env.errors.append("TRADE_SHORT_MAINTENANCE_PCT must not exceed TRADE_SHORT_INITIAL_PCT")
+# Returns leaderboard: fills a player needs in the period to be ranked.
+TRADE_LEADERBOARD_MIN_TRADES = env.int("TRADE_LEADERBOARD_MIN_TRADES", 3, min=1)
+# Live P&L pushed over /ws/me/ to players with the portfolio open, at most this often.
+TRADE_PORTFOLIO_PUSH_SECONDS = env.float("TRADE_PORTFOLIO_PUSH_SECONDS", 1.0, min=1.0)
+# Called by the market-data worker with every batch of quotes it writes (dotted paths of
+# factories taking ``redis=`` and returning the per-batch callable; empty: none). Off under
+# tests, so that the feed's own tests run the feed alone; trading tests name it.
+QUOTE_BATCH_HOOKS = env.list("QUOTE_BATCH_HOOKS", [] if TESTING else ["apps.trading.triggers.quote_batch_hook"])
+CELERY_BEAT_SCHEDULE.update({
+    "trading-expire-day-orders": {"task": "trading.expire_day_orders", "schedule": 60.0},
+    # A few minutes after every close (16:00, or 13:00 on early-close days, New York time).
+    "trading-session-snapshots": {
+        "task": "trading.snapshot_portfolios",
+        "schedule": TzAwareCrontab(minute=5, hour="13,16", day_of_week="mon-fri", tz=ZoneInfo(MARKET_TIME_ZONE)),
+    },
 })
 
 LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))

@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("apps.points.api_urls")),
     path("", include("apps.leaderboards.api_urls")),
     path("", include("apps.badges.api_urls")),
+    path("", include("apps.trading.api_urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("apps.accounts.urls")),
+    path("", include("apps.trading.urls")),
     path("", include("apps.web.urls")),
 ]
 

@@ -44,8 +44,12 @@ def new_york_day(ts: float) -> tuple[float, float]:
 
 class Ingestor:
     def __init__(self, *, provider: MarketDataProvider, redis, candles=None, grid: SnapshotGrid | None = None,
-                 clock_offset: float = 0.0):
+                 clock_offset: float = 0.0, quote_hooks: list | None = None):
         self.provider = provider
+        # Callables given each batch of quotes just written to Redis (settings.QUOTE_BATCH_HOOKS,
+        # loaded by run_market_data: the trading floor's trigger check). A hook that fails is
+        # logged; the feed goes on.
+        self.quote_hooks = list(quote_hooks or ())
         self.decode = provider.decode
         self.redis = redis
         self.candles = candles
@@ -133,9 +137,12 @@ class Ingestor:
         dirty, self.dirty = self.dirty, set()
         pipe = self.redis.pipeline(transaction=False)
         book = self.book
+        batch = []
         for symbol in dirty:
             s = book[symbol]
-            write_quote(pipe, Quote(symbol, s[PRICE], s[BID], s[ASK], s[VOLUME], s[TS], s[RECV]))
+            quote = Quote(symbol, s[PRICE], s[BID], s[ASK], s[VOLUME], s[TS], s[RECV])
+            batch.append(quote)
+            write_quote(pipe, quote)
             if symbol in self.stale:
                 pipe.hset(QUOTE_KEY.format(symbol), "stale", 0)
                 self.stale.discard(symbol)
@@ -153,6 +160,12 @@ class Ingestor:
             self.dirty |= dirty  # written at the next flush, with whatever is newer by then
             raise
         self.last_redis_flush = time.monotonic()
+        if batch:
+            for hook in self.quote_hooks:
+                try:
+                    hook(batch)
+                except Exception:  # noqa: BLE001 - a hook's failure must not stop the feed
+                    log.exception("quote batch hook %r failed", hook)
         return len(dirty)
 
     def flush_db(self) -> tuple[int, int]:

@@ -52,7 +52,8 @@ class ConnectionDead(Exception):
 
 class FeedWorker:
     def __init__(self, *, provider: MarketDataProvider, redis, stopping: threading.Event, candles=None,
-                 symbols: list[str] | None = None, active_symbols=active_race_symbols, listed_symbols=None):
+                 symbols: list[str] | None = None, active_symbols=active_race_symbols, listed_symbols=None,
+                 quote_hooks: list | None = None):
         self.provider = provider
         self.active_symbols = active_symbols  # () -> set of symbols snapshotted every second
         self.redis = redis
@@ -61,7 +62,8 @@ class FeedWorker:
         # stocks a symbol sync lists later are subscribed within LISTED_REFRESH_SECONDS.
         self.symbols = symbols
         self.listed_symbols = listed_symbols  # () -> list of symbols, or None
-        self.ingestor = Ingestor(provider=provider, redis=redis, candles=candles, clock_offset=self._clock_offset())
+        self.ingestor = Ingestor(provider=provider, redis=redis, candles=candles, clock_offset=self._clock_offset(),
+                                 quote_hooks=quote_hooks)
         self.connected = False
         self.gap_from: float | None = None
         self.gap_reason = DataGap.Reason.DISCONNECT

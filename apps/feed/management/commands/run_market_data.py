@@ -6,6 +6,9 @@ backfilled and recorded. See apps/feed/worker.py and docs/ARCHITECTURE-feed.md.
 """
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils.module_loading import import_string
+
 from apps.core.redis import get_redis
 from apps.core.workers import WorkerCommand
 from apps.feed.providers import get_provider
@@ -31,9 +34,14 @@ class Command(WorkerCommand):
         listed = listed_symbols()
         # The simulator and the replay stream everything they list: subscribe to "*".
         everything = provider.name in ("simulator", "replay")
-        worker = FeedWorker(provider=provider, redis=get_redis(), stopping=self.stopping, candles=CandleBuilder(),
+        redis = get_redis()
+        # Higher layers plug into the quote stream by name (QUOTE_BATCH_HOOKS): each path is a
+        # factory called once with ``redis=``, returning the callable given every batch.
+        hooks = [import_string(path)(redis=redis) for path in settings.QUOTE_BATCH_HOOKS]
+        worker = FeedWorker(provider=provider, redis=redis, stopping=self.stopping, candles=CandleBuilder(),
                             symbols=None if everything else listed,
-                            listed_symbols=None if everything else listed_symbols)
+                            listed_symbols=None if everything else listed_symbols, quote_hooks=hooks)
         worker.resume(listed)
-        self.log.info("market-data worker: provider %s, %d listed symbols", provider.name, len(listed))
+        self.log.info("market-data worker: provider %s, %d listed symbols, %d quote hooks", provider.name, len(listed),
+                      len(hooks))
         worker.run()
