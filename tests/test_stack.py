@@ -3,46 +3,21 @@ the demo logins working, Ctrl-C leaving nothing behind, and a second start keepi
 """
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
+import tempfile
 from pathlib import Path
 
 import psutil
 import pytest
 
 from apps.core.management.commands.seed_demo import DEMO_LOGINS
+from tests.support.env import PYTHON, free_port
+from tests.support.http import request
+from tests.support.processes import Process
 
-BASE_DIR = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def request(url: str, data: dict | None = None, token: str | None = None) -> tuple[int, dict | str]:
-    body = json.dumps(data).encode() if data is not None else None
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            raw, status = resp.read().decode(), resp.status
-    except urllib.error.HTTPError as exc:
-        raw, status = exc.read().decode(), exc.code
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, raw
 
 
 def staff_can_open_admin(url: str, username: str, password: str) -> bool:
@@ -63,45 +38,40 @@ def staff_can_open_admin(url: str, username: str, password: str) -> bool:
 
 
 class Stack:
+    """``make run``'s launcher on its own var/ directory and port, as a terminal would run it."""
+
     def __init__(self, var_dir: Path):
         self.var_dir = var_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # Not the test settings: the launcher picks its embedded servers and settings itself.
         self.env = {k: v for k, v in os.environ.items()
                     if k not in ("DATABASE_URL", "REDIS_URL", "STOCKRACE_TESTING", "PYTEST_CURRENT_TEST",
                                  "STOCKRACE_TEST_DB_NAME", "REDIS_TEST_DB", "CELERY_TASK_ALWAYS_EAGER")}
         self.env.update(STOCKRACE_VAR_DIR=str(var_dir), HTTP_PORT=str(self.port),
                         EXCHANGE_SIM_PORT=str(free_port()), PYTHONUNBUFFERED="1")
         self.log = var_dir / "launcher.log"
-        self.proc: subprocess.Popen | None = None
+        self.proc: Process | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "stockrace.launcher"], cwd=BASE_DIR, env=self.env,
-                                     stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = Process("launcher", [PYTHON, "-m", "stockrace.launcher"], env=self.env, output=self.log,
+                            new_session=True)
 
     def wait_healthy(self, timeout: float = 120) -> dict:
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"launcher exited early:\n{self.log.read_text()[-4000:]}"
+        def healthy():
             try:
-                status, last = request(f"{self.url}/healthz")
-                if status == 200:
-                    return last
+                status, body = request(self.url, "GET", "/healthz", timeout=10)
             except OSError:
-                pass
-            time.sleep(1)
-        raise AssertionError(f"/healthz never answered 200; last: {last}\n{self.log.read_text()[-4000:]}")
+                return None
+            return body if status == 200 else None
+
+        return self.proc.wait_until(healthy, timeout=timeout, what="healthy (/healthz 200)", every=1)
 
     def stop(self) -> int:
-        if self.proc.poll() is not None:
+        """Ctrl-C: SIGINT to the launcher's whole process group, as a terminal sends it."""
+        if not self.proc.alive():
             return self.proc.returncode
-        os.killpg(self.proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends
-        try:
-            return self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            raise
+        return self.proc.stop(signal.SIGINT, timeout=60)
 
     def leftovers(self) -> list[str]:
         marker = str(self.var_dir)
@@ -117,8 +87,18 @@ class Stack:
         return found
 
 
-def test_run_brings_everything_up_and_ctrl_c_stops_it_all(tmp_path):
-    stack = Stack(tmp_path / "var")
+@pytest.fixture
+def var_parent():
+    """A directory the embedded PostgreSQL's own user can reach: pytest's tmp_path lies under
+    /tmp/pytest-of-root, which only root may enter."""
+    path = Path(tempfile.mkdtemp(prefix="stockrace-stack-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_run_brings_everything_up_and_ctrl_c_stops_it_all(var_parent):
+    stack = Stack(var_parent / "var")
     stack.var_dir.mkdir()
     stack.start()
     try:
@@ -127,15 +107,16 @@ def test_run_brings_everything_up_and_ctrl_c_stops_it_all(tmp_path):
 
         staff, staff_password = DEMO_LOGINS[0]
         player, player_password = DEMO_LOGINS[1]
-        status, tokens = request(f"{stack.url}/api/v1/auth/token/", {"username": player, "password": player_password})
+        status, tokens = request(stack.url, "POST", "/api/v1/auth/token/",
+                                 {"username": player, "password": player_password})
         assert status == 200 and tokens["access"]
 
         assert staff_can_open_admin(stack.url, staff, staff_password)
 
-        status, page = request(f"{stack.url}/api/docs/")
+        status, page = request(stack.url, "GET", "/api/docs/")
         assert status == 200 and "swagger" in page.lower()
 
-        status, created = request(f"{stack.url}/api/v1/auth/register/",
+        status, created = request(stack.url, "POST", "/api/v1/auth/register/",
                                   {"username": "persisted", "password": "tr1cky-Passphrase"})
         assert status == 201, created
         assert "StockRace is running at" in stack.log.read_text()
@@ -149,7 +130,7 @@ def test_run_brings_everything_up_and_ctrl_c_stops_it_all(tmp_path):
     again.start()
     try:
         again.wait_healthy()
-        status, tokens = request(f"{again.url}/api/v1/auth/token/",
+        status, tokens = request(again.url, "POST", "/api/v1/auth/token/",
                                  {"username": "persisted", "password": "tr1cky-Passphrase"})
         assert status == 200, tokens
     finally:

@@ -10,7 +10,7 @@ from apps.badges.models import Badge, UserBadge
 from apps.core.redis import redis_now
 from apps.races import settlement
 from apps.races.models import Race
-from tests.races import factories as f
+from tests.support import factories as f
 
 S = Race.State
 # AAA wins, BBB second, CCC third, DDD last.
@@ -24,10 +24,10 @@ def settled_race(bets, *, duration: str = "5m", pct: dict | None = None) -> Race
     Settlement's on-commit work (leaderboards, the badge task) does not run inside a test's
     transaction; tests evaluate badges themselves.
     """
-    race = f.race_in_state(S.CALCULATING, duration=duration)
+    race = f.RaceFactory(state=S.CALCULATING, duration=duration)
     f.lock_results(race, pct or PCT)
     for user, kwargs in bets:
-        f.bet(race, user, **kwargs)
+        f.BetFactory(race=race, user=user, **kwargs)
     assert settlement.race_settle(race_id=race.pk) is not None
     race.refresh_from_db()
     return race
@@ -37,10 +37,10 @@ def past_race_played(user, *, won: bool = False, minutes_ago: int = 60) -> Race:
     """A completed race of the past where ``user`` had a settled winner bet (history for counts)."""
     from apps.bets.models import Bet
 
-    race = f.race_in_state(S.COMPLETED)
+    race = f.RaceFactory(state=S.COMPLETED)
     settled = redis_now() - timedelta(minutes=minutes_ago)
     Race.objects.filter(pk=race.pk).update(settled_at=settled)
-    f.bet(race, user, symbol="AAA", stake=10)
+    f.BetFactory(race=race, user=user, symbol="AAA", stake=10)
     Bet.objects.filter(race=race, user=user).update(status=Bet.Status.WON if won else Bet.Status.LOST,
                                                     payout=20 if won else 0)
     return race

@@ -10,7 +10,8 @@ from apps.badges.models import Badge, UserBadge
 from apps.points.models import LedgerEntry
 from apps.races.models import Race
 from tests.badges.conftest import held, settled_race
-from tests.races import factories as f
+from tests.support import factories as f
+from tests.support.ledger import assert_ledger_balanced
 
 pytestmark = pytest.mark.django_db
 
@@ -22,11 +23,11 @@ def run(*args) -> str:
 
 
 def test_award_badges_evaluates_every_completed_race_once(catalog):
-    alice, bob = f.funded_user(), f.funded_user()
+    alice, bob = f.UserFactory.create_batch(2, balance=10_000)
     first = settled_race([(alice, {"symbol": "AAA"})])
     second = settled_race([(bob, {"symbol": "DDD"})])
-    open_race = f.race_in_state(Race.State.OPEN)
-    f.bet(open_race, bob, symbol="AAA")
+    open_race = f.RaceFactory(state=Race.State.OPEN)
+    f.BetFactory(race=open_race, user=bob, symbol="AAA")
 
     output = run("award_badges", "--no-notify")
     assert f"[1/2] race {first.pk}: 2 badges awarded" in output and f"[2/2] race {second.pk}: 1 badges awarded" in output
@@ -37,11 +38,11 @@ def test_award_badges_evaluates_every_completed_race_once(catalog):
     again = run("award_badges")
     assert "2 races evaluated: 0 badges awarded, 0 rewards, 0 points" in again
     assert UserBadge.objects.count() == 3 and LedgerEntry.objects.filter(kind="badge_reward").count() == entries
-    f.assert_ledger_balanced()
+    assert_ledger_balanced()
 
 
 def test_award_badges_for_one_race(catalog):
-    alice = f.funded_user()
+    alice = f.UserFactory(balance=10_000)
     first = settled_race([(alice, {"symbol": "DDD"})])
     second = settled_race([(alice, {"symbol": "AAA"})])
     output = run("award_badges", "--race", str(second.pk))
@@ -52,7 +53,7 @@ def test_award_badges_for_one_race(catalog):
 
 
 def test_award_badges_refuses_a_missing_or_unfinished_race(catalog):
-    race = f.race_in_state(Race.State.RUNNING)
+    race = f.RaceFactory(state=Race.State.RUNNING)
     with pytest.raises(CommandError, match=f"Race {race.pk} is running"):
         run("award_badges", "--race", str(race.pk))
     with pytest.raises(CommandError, match="There is no race 999999"):

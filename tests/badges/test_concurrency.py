@@ -11,7 +11,8 @@ from apps.badges.models import UserBadge
 from apps.badges.services import badges_evaluate_race
 from apps.points.models import LedgerEntry
 from tests.badges.conftest import settled_race
-from tests.races import factories as f
+from tests.support import factories as f
+from tests.support.ledger import assert_ledger_balanced, balances
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -39,10 +40,10 @@ def run_at_once(*calls) -> list:
 
 
 def test_the_same_race_evaluated_twice_at_once_awards_and_pays_once(catalog, hold_badge_task):
-    users = [f.funded_user(2000) for _ in range(12)]
+    users = [f.UserFactory(balance=2000) for _ in range(12)]
     race = settled_race([(u, {"symbol": ["AAA", "BBB", "CCC", "DDD"][i % 4], "odds": "5.5"})
                          for i, u in enumerate(users)])
-    before = f.balances()
+    before = balances()
 
     outcomes = run_at_once(*[lambda: badges_evaluate_race(race_id=race.pk)] * 2)
 
@@ -56,12 +57,12 @@ def test_the_same_race_evaluated_twice_at_once_awards_and_pays_once(catalog, hol
     rewards = {b.code: b.reward for b in catalog.values()}
     for user in users:
         earned = sum(rewards[code] for user_id, code in awards if user_id == user.pk)
-        assert f.balances()[user.pk] == before[user.pk] + earned
-    f.assert_ledger_balanced()
+        assert balances()[user.pk] == before[user.pk] + earned
+    assert_ledger_balanced()
 
 
 def test_two_races_of_the_same_players_evaluated_at_once_award_each_badge_once(catalog, hold_badge_task):
-    users = [f.funded_user(2000) for _ in range(8)]
+    users = [f.UserFactory(balance=2000) for _ in range(8)]
     first = settled_race([(u, {"symbol": "AAA"}) for u in users])
     second = settled_race([(u, {"symbol": "AAA"}) for u in reversed(users)])
 
@@ -71,5 +72,5 @@ def test_two_races_of_the_same_players_evaluated_at_once_award_each_badge_once(c
         codes = list(UserBadge.objects.filter(user=user).values_list("badge__code", flat=True))
         assert sorted(codes) == ["first_bet", "first_win"]
     assert LedgerEntry.objects.filter(kind="badge_reward").count() == 16
-    f.assert_ledger_balanced()
+    assert_ledger_balanced()
     assert sorted(hold_badge_task) == sorted([first.pk, second.pk])  # settlement did queue the task

@@ -10,13 +10,14 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 import celery_app  # noqa: F401 - the configured Celery app (eager under tests) owns the shared tasks
 from apps.badges.services import badges_evaluate_race
-from apps.core.redis import get_redis
 from apps.core import live_keys as keys
+from apps.core.redis import get_redis
 from apps.races import settlement
 from apps.races.models import Race
 from tests.badges.conftest import PCT, held, settled_race
 from tests.live.conftest import connect, run_async  # noqa: F401 - run_async is a fixture
-from tests.races import factories as f
+from tests.support import factories as f
+from tests.support.ledger import assert_ledger_balanced
 
 
 def listen(*user_ids):
@@ -36,7 +37,7 @@ def drain(pubsub) -> list[dict]:
 
 @pytest.mark.django_db
 def test_badge_unlocked_is_published_after_commit_in_the_toast_shape(catalog, django_capture_on_commit_callbacks):
-    alice, bob = f.funded_user(name="alice_e"), f.funded_user(name="bob_e")
+    alice, bob = f.UserFactory(balance=10_000, username="alice_e"), f.UserFactory(balance=10_000, username="bob_e")
     race = settled_race([(alice, {"symbol": "AAA"}), (bob, {"symbol": "DDD"})])
     pubsub = listen(alice.pk, bob.pk)
 
@@ -60,7 +61,7 @@ def test_badge_unlocked_is_published_after_commit_in_the_toast_shape(catalog, dj
 
 @pytest.mark.django_db
 def test_a_rolled_back_award_publishes_nothing(catalog, django_capture_on_commit_callbacks):
-    alice = f.funded_user()
+    alice = f.UserFactory(balance=10_000)
     race = settled_race([(alice, {"symbol": "AAA"})])
     pubsub = listen(alice.pk)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -72,23 +73,23 @@ def test_a_rolled_back_award_publishes_nothing(catalog, django_capture_on_commit
 
 @pytest.mark.django_db
 def test_settlement_queues_the_evaluation_on_commit(catalog, django_capture_on_commit_callbacks):
-    alice = f.funded_user()
-    race = f.race_in_state(Race.State.CALCULATING)
+    alice = f.UserFactory(balance=10_000)
+    race = f.RaceFactory(state=Race.State.CALCULATING)
     f.lock_results(race, PCT)
-    f.bet(race, alice, symbol="AAA")
+    f.BetFactory(race=race, user=alice, symbol="AAA")
     pubsub = listen(alice.pk)
     with django_capture_on_commit_callbacks(execute=True):  # eager Celery: the task runs on commit
         settlement.race_settle(race_id=race.pk)
     assert held(alice) == {"first_bet", "first_win"}
     assert {e["badge"]["code"] for e in drain(pubsub) if e["type"] == "badge_unlocked"} == {"first_bet", "first_win"}
-    f.assert_ledger_balanced()
+    assert_ledger_balanced()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_event_reaches_the_players_websocket(catalog, hold_badge_task, run_async):
     from channels.db import database_sync_to_async
 
-    alice = f.funded_user(name="alice_ws")
+    alice = f.UserFactory(balance=10_000, username="alice_ws")
     race = settled_race([(alice, {"symbol": "AAA"})])
     token = str(AccessToken.for_user(alice))
 

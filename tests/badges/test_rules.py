@@ -7,7 +7,7 @@ from apps.badges.models import Badge, UserBadge
 from apps.badges.services import badges_evaluate_race
 from apps.races.models import Race
 from tests.badges.conftest import PODIUM, held, past_race_played, settled_race
-from tests.races import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 
@@ -17,9 +17,9 @@ def winner(symbol: str, odds: str = "3.0", stake: int = 100) -> dict:
 
 
 def test_first_bet_and_first_win_go_to_real_players_only(catalog):
-    alice, bob = f.funded_user(name="alice_b"), f.funded_user(name="bob_b")
-    house = f.funded_user(is_house=True)
-    shadow = f.funded_user(is_shadow_restricted=True)
+    alice, bob = f.UserFactory(balance=10_000, username="alice_b"), f.UserFactory(balance=10_000, username="bob_b")
+    house = f.UserFactory(balance=10_000, is_house=True)
+    shadow = f.UserFactory(balance=10_000, is_shadow_restricted=True)
     race = settled_race([(alice, winner("AAA")), (bob, winner("DDD")), (house, winner("AAA")),
                          (shadow, winner("AAA"))])
     result = badges_evaluate_race(race_id=race.pk)
@@ -32,9 +32,9 @@ def test_first_bet_and_first_win_go_to_real_players_only(catalog):
 
 
 def test_a_race_that_is_not_completed_awards_nothing(catalog):
-    alice = f.funded_user()
-    race = f.race_in_state(Race.State.CALCULATING)
-    f.bet(race, alice, symbol="AAA")
+    alice = f.UserFactory(balance=10_000)
+    race = f.RaceFactory(state=Race.State.CALCULATING)
+    f.BetFactory(race=race, user=alice, symbol="AAA")
     assert badges_evaluate_race(race_id=race.pk).awards == []
     assert held(alice) == set()
 
@@ -42,16 +42,16 @@ def test_a_race_that_is_not_completed_awards_nothing(catalog):
 def test_refunded_bets_of_a_cancelled_race_earn_nothing(catalog):
     from apps.races.lifecycle import race_cancel
 
-    alice = f.funded_user()
-    race = f.race_in_state(Race.State.OPEN)
-    f.bet(race, alice, symbol="AAA")
+    alice = f.UserFactory(balance=10_000)
+    race = f.RaceFactory(state=Race.State.OPEN)
+    f.BetFactory(race=race, user=alice, symbol="AAA")
     race_cancel(race_id=race.pk, cause="test")
     assert badges_evaluate_race(race_id=race.pk).awards == []
     assert held(alice) == set()
 
 
 def test_hat_trick_needs_three_correct_winner_picks_in_a_row(catalog):
-    steady, broken = f.funded_user(name="steady"), f.funded_user(name="broken")
+    steady, broken = f.UserFactory(balance=10_000, username="steady"), f.UserFactory(balance=10_000, username="broken")
     races = []
     # steady: hit, (no winner bet: leaves the streak alone), hit, hit. broken: hit, hit, miss, hit.
     plans = [
@@ -72,7 +72,7 @@ def test_hat_trick_needs_three_correct_winner_picks_in_a_row(catalog):
 
 def test_streaks_are_judged_as_of_the_race_evaluated(catalog):
     """Re-evaluating an old race (award_badges) must not credit it with a streak made later."""
-    alice = f.funded_user()
+    alice = f.UserFactory(balance=10_000)
     races = [settled_race([(alice, winner("AAA"))]) for _ in range(3)]
     badges_evaluate_race(race_id=races[1].pk)
     assert "hat_trick" not in held(alice)
@@ -81,7 +81,7 @@ def test_streaks_are_judged_as_of_the_race_evaluated(catalog):
 
 
 def test_on_fire_after_five_in_a_row(catalog):
-    alice = f.funded_user()
+    alice = f.UserFactory(balance=10_000)
     for i in range(4):
         past_race_played(alice, won=True, minutes_ago=60 - i)
     race = settled_race([(alice, winner("AAA"))])
@@ -90,7 +90,7 @@ def test_on_fire_after_five_in_a_row(catalog):
 
 
 def test_a_miss_before_the_last_four_hits_is_no_five_streak(catalog):
-    alice = f.funded_user()
+    alice = f.UserFactory(balance=10_000)
     past_race_played(alice, won=False, minutes_ago=60)
     for i in range(3):
         past_race_played(alice, won=True, minutes_ago=50 - i)
@@ -100,7 +100,7 @@ def test_a_miss_before_the_last_four_hits_is_no_five_streak(catalog):
 
 
 def test_underdog_needs_a_correct_pick_at_long_odds(catalog):
-    long_shot, favourite, wrong = f.funded_user(), f.funded_user(), f.funded_user()
+    long_shot, favourite, wrong = f.UserFactory.create_batch(3, balance=10_000)
     race = settled_race([(long_shot, winner("AAA", odds="5.0")), (favourite, winner("AAA", odds="4.99")),
                          (wrong, winner("DDD", odds="9.0"))])
     badges_evaluate_race(race_id=race.pk)
@@ -109,11 +109,11 @@ def test_underdog_needs_a_correct_pick_at_long_odds(catalog):
 
 
 def test_sharpshooter_needs_a_narrow_correct_bracket(catalog):
-    narrow, wide, missed = f.funded_user(), f.funded_user(), f.funded_user()
+    narrow, wide, missed = f.UserFactory.create_batch(3, balance=10_000)
     race = settled_race([  # AAA finished +2.0 %
-        (narrow, {"kind": "bracket", "symbol": "AAA", "low": 1.8, "high": 2.3, "odds": "8"}),
-        (wide, {"kind": "bracket", "symbol": "AAA", "low": 1.7, "high": 2.3, "odds": "6"}),
-        (missed, {"kind": "bracket", "symbol": "AAA", "low": 2.1, "high": 2.3, "odds": "20"}),
+        (narrow, {"kind": "bracket", "symbol": "AAA", "low_pct": 1.8, "high_pct": 2.3, "odds": "8"}),
+        (wide, {"kind": "bracket", "symbol": "AAA", "low_pct": 1.7, "high_pct": 2.3, "odds": "6"}),
+        (missed, {"kind": "bracket", "symbol": "AAA", "low_pct": 2.1, "high_pct": 2.3, "odds": "20"}),
     ])
     badges_evaluate_race(race_id=race.pk)
     assert "sharpshooter" in held(narrow)
@@ -121,7 +121,7 @@ def test_sharpshooter_needs_a_narrow_correct_bracket(catalog):
 
 
 def test_photo_finish_needs_the_exact_order(catalog):
-    exact, swapped = f.funded_user(), f.funded_user()
+    exact, swapped = f.UserFactory.create_batch(2, balance=10_000)
     race = settled_race([(exact, {"kind": "podium", "podium": PODIUM, "odds": "20", "stake": 10}),
                          (swapped, {"kind": "podium", "podium": ["BBB", "AAA", "CCC"], "odds": "20", "stake": 10})])
     badges_evaluate_race(race_id=race.pk)
@@ -130,28 +130,28 @@ def test_photo_finish_needs_the_exact_order(catalog):
 
 
 def test_top_of_the_field_needs_two_players_behind(catalog):
-    a, b, c = f.funded_user(), f.funded_user(), f.funded_user()
+    a, b, c = f.UserFactory.create_batch(3, balance=10_000)
     small = settled_race([(a, winner("AAA")), (b, winner("BBB"))])
     badges_evaluate_race(race_id=small.pk)
     assert "top_of_field" not in held(a)
     full = settled_race([(a, winner("DDD")), (b, winner("AAA")), (c, winner("BBB"))])
     badges_evaluate_race(race_id=full.pk)
     assert "top_of_field" in held(b) and "top_of_field" not in held(a) | held(c)
-    d, e, g = f.funded_user(), f.funded_user(), f.funded_user()
+    d, e, g = f.UserFactory.create_batch(3, balance=10_000)
     all_tied = settled_race([(d, winner("AAA")), (e, winner("AAA")), (g, winner("AAA"))])
     badges_evaluate_race(race_id=all_tied.pk)
     assert "top_of_field" not in held(d) | held(e) | held(g)  # nobody finished behind them
 
 
 def test_marathon_is_for_full_day_races(catalog):
-    sprinter, marathoner = f.funded_user(), f.funded_user()
+    sprinter, marathoner = f.UserFactory.create_batch(2, balance=10_000)
     badges_evaluate_race(race_id=settled_race([(sprinter, winner("DDD"))]).pk)
     badges_evaluate_race(race_id=settled_race([(marathoner, winner("DDD"))], duration="1d").pk)
     assert "marathon" in held(marathoner) and "marathon" not in held(sprinter)
 
 
 def test_regular_after_ten_races_played(catalog):
-    nine, eight = f.funded_user(), f.funded_user()
+    nine, eight = f.UserFactory.create_batch(2, balance=10_000)
     for i in range(9):
         past_race_played(nine, minutes_ago=100 - i)
         if i < 8:
@@ -163,7 +163,7 @@ def test_regular_after_ten_races_played(catalog):
 
 
 def test_jackpot_for_one_big_payout(catalog):
-    big, small = f.funded_user(), f.funded_user()
+    big, small = f.UserFactory.create_batch(2, balance=10_000)
     race = settled_race([(big, {"kind": "podium", "podium": PODIUM, "odds": "24", "stake": 500}),
                          (small, winner("AAA", odds="3.0", stake=500))])
     badges_evaluate_race(race_id=race.pk)
@@ -172,6 +172,6 @@ def test_jackpot_for_one_big_payout(catalog):
 
 def test_an_inactive_badge_is_not_awarded(catalog):
     Badge.objects.filter(code="first_win").update(active=False)
-    alice = f.funded_user()
+    alice = f.UserFactory(balance=10_000)
     badges_evaluate_race(race_id=settled_race([(alice, winner("AAA"))]).pk)
     assert held(alice) == {"first_bet"}

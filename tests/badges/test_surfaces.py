@@ -8,14 +8,14 @@ from apps.badges.catalog import CATALOG
 from apps.badges.models import Badge
 from apps.badges.services import badges_evaluate_race
 from tests.badges.conftest import settled_race
-from tests.races import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def alice_with_badges(catalog):
-    alice = f.funded_user(name="alice_s")
+    alice = f.UserFactory(balance=10_000, username="alice_s")
     race = settled_race([(alice, {"symbol": "AAA"})])
     badges_evaluate_race(race_id=race.pk)
     return alice, race
@@ -51,7 +51,7 @@ def test_a_players_public_badges_and_an_unknown_player(api_client, alice_with_ba
 
 def test_a_retired_badge_shows_only_to_its_holders(api_client, alice_with_badges):
     alice, _ = alice_with_badges
-    bob = f.funded_user(name="bob_s")
+    bob = f.UserFactory(balance=10_000, username="bob_s")
     Badge.objects.filter(code__in=["first_win", "jackpot"]).update(active=False)
     alices = {b["code"] for b in api_client.get("/api/v1/players/alice_s/badges/").json()["results"]}
     bobs = {b["code"] for b in api_client.get(f"/api/v1/players/{bob.username}/badges/").json()["results"]}
@@ -81,7 +81,7 @@ def test_profile_shows_earned_badges_with_their_date_and_locked_ones_greyed(clie
 
 
 def test_profile_of_a_player_without_badges(client, catalog):
-    f.funded_user(name="newbie")
+    f.UserFactory(balance=10_000, username="newbie")
     html = client.get("/u/newbie/").content.decode()
     assert f"0 of {len(CATALOG)} earned" in html and "No badges earned yet." in html
 

@@ -13,7 +13,9 @@ from apps.bets.models import Bet, RaceStake
 from apps.bets.services import bet_place
 from apps.points.models import LedgerEntry, PointsAccount
 from apps.races.models import Race
-from tests.bets.conftest import balance_and_ledger_sum, make_player, make_race
+from tests.bets.factories import BetsRaceFactory
+from tests.support.factories import UserFactory
+from tests.support.ledger import assert_ledger_balanced
 
 
 def url(race_id) -> str:
@@ -48,7 +50,7 @@ def test_winner_bet_is_placed_with_fixed_odds_and_debited_through_the_ledger(bet
     assert body["potential_payout"] == bet.potential_payout == int(50 * bet.odds)
     entry = LedgerEntry.objects.get(bet_id=bet.pk)
     assert entry.kind == "stake" and entry.amount == -50 and entry.race_id == race.pk
-    assert balance_and_ledger_sum(bettor.pk) == (settings.SIGNUP_BONUS - 50, settings.SIGNUP_BONUS - 50)
+    assert_ledger_balanced(bettor.pk, balance=settings.SIGNUP_BONUS - 50)
     assert entry.balance_after == settings.SIGNUP_BONUS - 50
     assert RaceStake.objects.get(user=bettor, race=race).total == 50
 
@@ -69,7 +71,7 @@ def test_bracket_and_podium_bets(bettor_client, race, settings):
 
 @pytest.mark.django_db
 def test_house_bettors_call_the_service_without_http(race):
-    house = make_player("house-1")
+    house = UserFactory(username="house-1")
     bet = bet_place(user=house, race_id=race.pk, kind="podium", stake=5, symbols=["MSFT", "AAPL", "NVDA"])
     assert bet.pk and bet.podium == ["MSFT", "AAPL", "NVDA"] and bet.client_ip is None
     assert Bet.objects.get(pk=bet.pk).potential_payout == bet.potential_payout
@@ -137,7 +139,7 @@ def test_unknown_race_is_a_404(bettor_client, bettor, race):
     (Race.State.CANCELLED, "race_cancelled", "cancelled"),
 ])
 def test_bets_only_while_the_race_is_open(bettor_client, bettor, state, code, words):
-    race = make_race(state=state)
+    race = BetsRaceFactory(state=state)
     before = snapshot(bettor.pk)
     assert_refused(bettor_client.post(url(race.pk), {"kind": "winner", "stake": 5, "symbol": "AAPL"}, format="json"),
                    409, code, words)
@@ -147,7 +149,7 @@ def test_bets_only_while_the_race_is_open(bettor_client, bettor, state, code, wo
 @pytest.mark.django_db
 def test_no_bet_after_the_start_even_if_the_race_is_still_marked_open(bettor_client, bettor):
     """The lifecycle may be a moment late moving the race to running: Redis time decides."""
-    race = make_race()
+    race = BetsRaceFactory()
     Race.objects.filter(pk=race.pk).update(starts_at=race.starts_at - timedelta(minutes=6),
                                            betting_opens_at=race.betting_opens_at - timedelta(minutes=6))
     before = snapshot(bettor.pk)
@@ -158,7 +160,7 @@ def test_no_bet_after_the_start_even_if_the_race_is_still_marked_open(bettor_cli
 
 @pytest.mark.django_db
 def test_insufficient_points_says_how_many_you_have(api_client, race):
-    poor = make_player("poor", balance=40)
+    poor = UserFactory(username="poor", balance=40)
     api_client.force_authenticate(poor)
     before = snapshot(poor.pk)
     error = assert_refused(api_client.post(url(race.pk), {"kind": "winner", "stake": 50, "symbol": "AAPL"},
@@ -178,7 +180,7 @@ def test_the_stake_cap_counts_every_bet_on_the_race(bettor_client, bettor, race,
                                               format="json"), 409, "stake_cap")
     assert "at most 500" in error["message"] and "you have 450 on it already" in error["message"]
     assert snapshot(bettor.pk) == before
-    other = make_race(title="Another race")  # the cap is per race
+    other = BetsRaceFactory(title="Another race")  # the cap is per race
     assert bettor_client.post(url(other.pk), {"kind": "winner", "stake": 100, "symbol": "AAPL"},
                               format="json").status_code == 201
 
@@ -239,7 +241,7 @@ def test_bets_are_never_changed_or_cancelled_through_the_api(bettor_client, race
 def test_a_deactivated_player_cannot_bet_with_a_token_issued_before(client, race):
     from rest_framework_simplejwt.tokens import AccessToken
 
-    player = make_player("banned")
+    player = UserFactory(username="banned")
     token = AccessToken.for_user(player)
     type(player).objects.filter(pk=player.pk).update(is_active=False)
     before = snapshot(player.pk)

@@ -16,8 +16,11 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.bets.models import Bet, RaceStake
 from apps.points.models import LedgerEntry
-from tests.bets.conftest import balance_and_ledger_sum, make_player, make_race
-from tests.bets.servers import Servers, request
+from tests.bets.factories import BetsRaceFactory
+from tests.support import processes
+from tests.support.factories import UserFactory
+from tests.support.http import request
+from tests.support.ledger import assert_ledger_balanced
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -25,9 +28,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(scope="module")
 def servers(django_db_setup, django_db_blocker):
     # Cooldown, stake cap and rate limits out of the way: only the balance limits these bets.
-    env = {"BET_COOLDOWN_SECONDS": "0", "BET_MAX_STAKE_PER_RACE": "1000000",
-           "BET_RATE_LIMIT_USER": "100000/min", "BET_RATE_LIMIT_IP": "100000/min"}
-    with Servers(2, env) as running:
+    # A pool large enough that 200 requests queued on one player's row lock never wait out its timeout.
+    with processes.daphnes(2, BET_COOLDOWN_SECONDS=0, BET_MAX_STAKE_PER_RACE=1000000,
+                           BET_RATE_LIMIT_USER="100000/min", BET_RATE_LIMIT_IP="100000/min",
+                           DB_POOL_MAX_SIZE=50) as running:
         yield running
 
 
@@ -52,8 +56,8 @@ def run_at_once(count: int, work) -> list:
 
 
 def test_200_concurrent_bets_from_a_balance_that_covers_10(servers):
-    race = make_race()
-    player = make_player("whale", balance=10 * 7)
+    race = BetsRaceFactory()
+    player = UserFactory(username="whale", balance=10 * 7)
     auth = {"Authorization": f"Bearer {AccessToken.for_user(player)}"}
     path = f"/api/v1/races/{race.pk}/bets/"
 
@@ -69,13 +73,13 @@ def test_200_concurrent_bets_from_a_balance_that_covers_10(servers):
     assert all("this bet needs 7" in e["message"] for e in refusals)
     assert Bet.objects.filter(user=player).count() == 10
     assert LedgerEntry.objects.filter(user=player, kind="stake").count() == 10
-    assert balance_and_ledger_sum(player.pk) == (0, 0)
+    assert_ledger_balanced(player.pk, balance=0)
     assert RaceStake.objects.get(user=player, race=race).total == 70
 
 
 def test_ten_concurrent_posts_with_one_idempotency_key_over_http(servers):
-    race = make_race()
-    player = make_player("retrier")
+    race = BetsRaceFactory()
+    player = UserFactory(username="retrier")
     headers = {"Authorization": f"Bearer {AccessToken.for_user(player)}", "Idempotency-Key": "tap-tap-tap"}
     path = f"/api/v1/races/{race.pk}/bets/"
 
@@ -84,8 +88,8 @@ def test_ten_concurrent_posts_with_one_idempotency_key_over_http(servers):
     assert {status for status, _ in results} == {201}
     assert all(body == results[0][1] for _, body in results)
     assert Bet.objects.filter(user=player).count() == 1
-    balance, ledger = balance_and_ledger_sum(player.pk)
-    assert balance == ledger and LedgerEntry.objects.filter(user=player, kind="stake").count() == 1
+    assert_ledger_balanced(player.pk)
+    assert LedgerEntry.objects.filter(user=player, kind="stake").count() == 1
 
 
 def client_for(user) -> APIClient:
@@ -98,8 +102,8 @@ def test_with_the_cooldown_on_a_burst_gets_exactly_one_bet_through(settings):
     # Long enough that even on a loaded machine every request of the burst reads Redis time
     # within the cooldown of the first bet (a straggler after it would rightly be accepted).
     settings.BET_COOLDOWN_SECONDS = 60.0
-    race = make_race()
-    player = make_player("burst")
+    race = BetsRaceFactory()
+    player = UserFactory(username="burst")
     path = f"/api/v1/races/{race.pk}/bets/"
 
     responses = run_at_once(20, lambda i: client_for(player).post(
@@ -108,14 +112,13 @@ def test_with_the_cooldown_on_a_burst_gets_exactly_one_bet_through(settings):
     assert statuses == {201: 1, 429: 19}, statuses
     assert {r.json()["error"]["code"] for r in responses if r.status_code == 429} == {"cooldown"}
     assert Bet.objects.filter(user=player).count() == 1
-    balance, ledger = balance_and_ledger_sum(player.pk)
-    assert balance == ledger == settings.SIGNUP_BONUS - 5
+    assert_ledger_balanced(player.pk, balance=settings.SIGNUP_BONUS - 5)
 
 
 def test_ten_concurrent_posts_with_one_key_make_one_bet_even_with_the_cooldown_on(settings):
     settings.BET_COOLDOWN_SECONDS = 60.0
-    race = make_race()
-    player = make_player("double-clicker")
+    race = BetsRaceFactory()
+    player = UserFactory(username="double-clicker")
     path = f"/api/v1/races/{race.pk}/bets/"
 
     responses = run_at_once(10, lambda i: client_for(player).post(
@@ -124,14 +127,14 @@ def test_ten_concurrent_posts_with_one_key_make_one_bet_even_with_the_cooldown_o
     assert [r.status_code for r in responses] == [201] * 10
     assert all(r.json() == responses[0].json() for r in responses)
     assert Bet.objects.filter(user=player).count() == 1
-    assert balance_and_ledger_sum(player.pk) == (settings.SIGNUP_BONUS - 40, settings.SIGNUP_BONUS - 40)
+    assert_ledger_balanced(player.pk, balance=settings.SIGNUP_BONUS - 40)
 
 
 def test_the_stake_cap_holds_under_concurrency(settings):
     settings.BET_COOLDOWN_SECONDS = 0
     settings.BET_MAX_STAKE_PER_RACE = 100
-    race = make_race()
-    player = make_player("capped")
+    race = BetsRaceFactory()
+    player = UserFactory(username="capped")
     path = f"/api/v1/races/{race.pk}/bets/"
 
     responses = run_at_once(30, lambda i: client_for(player).post(
@@ -140,4 +143,4 @@ def test_the_stake_cap_holds_under_concurrency(settings):
     assert statuses == {201: 3, 409: 27}, statuses
     assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} == {"stake_cap"}
     assert RaceStake.objects.get(user=player, race=race).total == 90
-    assert balance_and_ledger_sum(player.pk) == (settings.SIGNUP_BONUS - 90, settings.SIGNUP_BONUS - 90)
+    assert_ledger_balanced(player.pk, balance=settings.SIGNUP_BONUS - 90)

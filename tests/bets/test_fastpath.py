@@ -20,7 +20,8 @@ from apps.bets.models import Bet
 from apps.bets.selectors import race_odds
 from apps.races.models import Race
 from stockrace.asgi import application
-from tests.bets.conftest import make_player, make_race
+from tests.bets.factories import BetsRaceFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the fast route works on its own threads
 
@@ -68,7 +69,7 @@ def _both(client, race_id, body: dict, *, balance=None, extra=()):
     """(fast answer, Django answer) for the same bet from two equal new players."""
     answers = []
     for route in ("fast", "django"):
-        player = make_player(f"{route}-{next(_players)}", balance)
+        player = UserFactory(username=f"{route}-{next(_players)}", balance=balance)
         token = str(AccessToken.for_user(player))
         raw = json.dumps(body).encode()
         if route == "fast":
@@ -95,7 +96,7 @@ def _same_bet(fast: dict, slow: dict):
 ])
 def test_accepted_bets_are_the_same(client, settings, _count_fast_answers, body):
     settings.BET_COOLDOWN_SECONDS = 0
-    race = make_race()
+    race = BetsRaceFactory()
     race_odds(race)
     (fs, fh, fb), (ds, _, db_) = _both(client, race.pk, body)
     assert fs == ds == 201
@@ -113,7 +114,7 @@ def test_accepted_bets_are_the_same(client, settings, _count_fast_answers, body)
     ({"kind": "winner", "stake": 501, "symbol": "AAPL"}, 5000, 400, None),  # over the per-race cap at once
 ])
 def test_refusals_are_the_same(client, settings, body, balance, status, code):
-    race = make_race()
+    race = BetsRaceFactory()
     race_odds(race)
     (fs, _, fb), (ds, _, db_) = _both(client, race.pk, body, balance=balance)
     assert fs == ds == status
@@ -123,10 +124,10 @@ def test_refusals_are_the_same(client, settings, body, balance, status, code):
 
 def test_the_stake_cap_across_bets_is_refused_the_same(client, settings):
     settings.BET_COOLDOWN_SECONDS = 0
-    race = make_race()
+    race = BetsRaceFactory()
     race_odds(race)
     for route in ("fast", "django"):
-        player = make_player(f"capped-{route}", 5000)
+        player = UserFactory(username=f"capped-{route}", balance=5000)
         token = str(AccessToken.for_user(player))
         answers = []
         for stake in (400, 200):
@@ -148,7 +149,7 @@ def test_the_stake_cap_across_bets_is_refused_the_same(client, settings):
 def test_unknown_and_closed_races_are_refused_the_same(client):
     (fs, _, fb), (ds, _, db_) = _both(client, 987654, {"kind": "winner", "stake": 5, "symbol": "AAPL"})
     assert fs == ds == 404 and fb == db_
-    race = make_race(state=Race.State.SCHEDULED, starts_in=timedelta(hours=2))
+    race = BetsRaceFactory(state=Race.State.SCHEDULED, starts_in=timedelta(hours=2))
     (fs, _, fb), (ds, _, db_) = _both(client, race.pk, {"kind": "winner", "stake": 5, "symbol": "AAPL"})
     assert fs == ds == 409 and fb["error"]["code"] == db_["error"]["code"] == "race_not_open"
 
@@ -157,7 +158,7 @@ def test_rate_limit_gives_the_same_429_and_retry_after(client, settings):
     rest = {**settings.REST_FRAMEWORK}
     rest["DEFAULT_THROTTLE_RATES"] = {**rest["DEFAULT_THROTTLE_RATES"], "bets_ip": "1/hour"}
     settings.REST_FRAMEWORK = rest
-    race = make_race()
+    race = BetsRaceFactory()
     race_odds(race)
     body = {"kind": "winner", "stake": 5, "symbol": "AAPL"}
     first_fast, first_django = _both(client, race.pk, body)
@@ -169,9 +170,9 @@ def test_rate_limit_gives_the_same_429_and_retry_after(client, settings):
 
 def test_idempotency_key_replays_the_first_bet(settings):
     settings.BET_COOLDOWN_SECONDS = 0
-    race = make_race()
+    race = BetsRaceFactory()
     race_odds(race)
-    token = str(AccessToken.for_user(make_player("retrying")))
+    token = str(AccessToken.for_user(UserFactory(username="retrying")))
     headers = [(b"authorization", f"Bearer {token}".encode()), (b"content-type", b"application/json"),
                (b"idempotency-key", b"try-1")]
     body = json.dumps({"kind": "winner", "stake": 5, "symbol": "AAPL"}).encode()
@@ -187,7 +188,7 @@ def test_idempotency_key_replays_the_first_bet(settings):
     ([(b"authorization", b"Bearer x"), (b"content-type", b"text/plain")], 401),
 ])
 def test_what_the_fast_route_does_not_answer_reaches_django(_count_fast_answers, headers, status):
-    race = make_race()
+    race = BetsRaceFactory()
     status_, _, body = _asgi(f"/api/v1/races/{race.pk}/bets/",
                              json.dumps({"kind": "winner", "stake": 5, "symbol": "AAPL"}).encode(), headers)
     assert status_ == status and body["error"]["message"]  # DRF's 401, in the error shape
@@ -196,9 +197,9 @@ def test_what_the_fast_route_does_not_answer_reaches_django(_count_fast_answers,
 
 def test_a_session_cookie_goes_to_django(_count_fast_answers, settings):
     settings.BET_COOLDOWN_SECONDS = 0
-    race = make_race()
+    race = BetsRaceFactory()
     race_odds(race)
-    token = str(AccessToken.for_user(make_player("with-cookie")))
+    token = str(AccessToken.for_user(UserFactory(username="with-cookie")))
     status, _, body = _asgi(f"/api/v1/races/{race.pk}/bets/",
                             json.dumps({"kind": "winner", "stake": 5, "symbol": "AAPL"}).encode(),
                             [(b"authorization", f"Bearer {token}".encode()), (b"content-type", b"application/json"),

@@ -18,7 +18,8 @@ from apps.core.redis import redis_now
 from apps.market.models import Candle, Stock
 from apps.market.quotes import Quote, write_quote
 from apps.races.models import Race
-from tests.bets.conftest import make_player, make_race
+from tests.bets.factories import BetsRaceFactory
+from tests.support.factories import UserFactory
 
 momenta = st.floats(min_value=-20, max_value=20, allow_nan=False)
 
@@ -68,7 +69,7 @@ def test_potential_payout_is_the_floor_of_stake_times_odds(stake, odds):
 
 @pytest.mark.django_db
 def test_momentum_from_quotes_against_the_reference_price(redis_client):
-    race = make_race()
+    race = BetsRaceFactory()
     now = time.time()
     pipe = redis_client.pipeline()
     for symbol, price in (("AAPL", 104), ("MSFT", 100), ("TSLA", 95), ("NVDA", 101)):
@@ -83,7 +84,7 @@ def test_momentum_from_quotes_against_the_reference_price(redis_client):
 
 @pytest.mark.django_db
 def test_momentum_from_recent_candles_comes_first(redis_client):
-    make_race()
+    BetsRaceFactory()
     now = redis_now()
     for symbol, (first, last) in {"AAPL": (100, 99), "MSFT": (100, 102), "TSLA": (50, 50)}.items():
         stock = Stock.objects.get(symbol=symbol)
@@ -98,14 +99,14 @@ def test_momentum_from_recent_candles_comes_first(redis_client):
 
 @pytest.mark.django_db
 def test_no_data_means_even_odds():
-    race = make_race()
+    race = BetsRaceFactory()
     assert set(race_odds(race).values()) == {Decimal("3.80")}
     assert set(RaceOdds.objects.filter(race=race).values_list("source", flat=True)) == {"even"}
 
 
 @pytest.mark.django_db
 def test_published_odds_never_move_and_survive_a_redis_flush(redis_client):
-    race = make_race()
+    race = BetsRaceFactory()
     first = race_odds_publish(race_id=race.pk)
     now = time.time()
     pipe = redis_client.pipeline()
@@ -121,7 +122,7 @@ def test_published_odds_never_move_and_survive_a_redis_flush(redis_client):
 @pytest.mark.django_db
 def test_the_bet_fixes_the_published_odds(race):
     published = race_odds(race)
-    player = make_player("fixer")
+    player = UserFactory(username="fixer")
     bet = bet_place(user=player, race_id=race.pk, kind="winner", stake=10, symbol="NVDA")
     assert bet.odds == published["NVDA"]
     assert bet.potential_payout == int(10 * published["NVDA"])

@@ -13,14 +13,14 @@ from rest_framework_simplejwt.tokens import AccessToken
 from apps.bets.models import Bet
 from apps.bets.selectors import race_odds
 from apps.bets.services import bet_place
-from tests.bets.conftest import make_player
+from tests.support.factories import UserFactory
 
 
 @pytest.mark.django_db(transaction=True)
 def test_bet_place_is_one_statement_in_autocommit(race, django_assert_num_queries, settings):
     settings.BET_COOLDOWN_SECONDS = 0
     race_odds(race)
-    player = make_player("counted")
+    player = UserFactory(username="counted")
     with django_assert_num_queries(1):  # the bet: atomic by itself
         bet_place(user=player, race_id=race.pk, kind="winner", stake=5, symbol="AAPL")
     # ... and prepared on the server: planned once per connection, not per bet (apps.core.db).
@@ -36,7 +36,7 @@ def test_bet_place_is_one_statement_in_autocommit(race, django_assert_num_querie
 @pytest.mark.django_db(transaction=True)
 def test_the_http_request_reads_no_user_row(client, race, django_assert_num_queries):
     race_odds(race)
-    player = make_player("http-counted")
+    player = UserFactory(username="http-counted")
     auth = {"HTTP_AUTHORIZATION": f"Bearer {AccessToken.for_user(player)}"}
     with django_assert_num_queries(1):  # the bet statement alone: the token names the player
         response = client.post(f"/api/v1/races/{race.pk}/bets/", {"kind": "winner", "stake": 5, "symbol": "MSFT"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apps.bets.models import Bet
-from tests.bets.conftest import make_player
+from tests.support.factories import UserFactory
 
 
 def rates(settings, **changes):
@@ -18,7 +18,7 @@ def rates(settings, **changes):
 def test_per_player_limit(api_client, race, settings):
     settings.BET_COOLDOWN_SECONDS = 0
     rates(settings, bets_user="3/min", bets_ip="1000/min")
-    player = make_player("eager")
+    player = UserFactory(username="eager")
     api_client.force_authenticate(player)
     url = f"/api/v1/races/{race.pk}/bets/"
     statuses = [api_client.post(url, {"kind": "winner", "stake": 1, "symbol": "AAPL"}, format="json").status_code
@@ -31,7 +31,7 @@ def test_per_player_limit(api_client, race, settings):
     assert 1 <= int(response["Retry-After"]) <= 60
     assert Bet.objects.count() == 3
     # Another player from the same address is not held back by the first one's limit.
-    api_client.force_authenticate(make_player("patient"))
+    api_client.force_authenticate(UserFactory(username="patient"))
     assert api_client.post(url, {"kind": "winner", "stake": 1, "symbol": "AAPL"}, format="json").status_code == 201
 
 
@@ -41,10 +41,10 @@ def test_per_address_limit(api_client, race, settings):
     rates(settings, bets_user="1000/min", bets_ip="2/hour")
     url = f"/api/v1/races/{race.pk}/bets/"
     for name in ("one", "two"):
-        api_client.force_authenticate(make_player(name))
+        api_client.force_authenticate(UserFactory(username=name))
         assert api_client.post(url, {"kind": "winner", "stake": 1, "symbol": "AAPL"}, format="json",
                                REMOTE_ADDR="10.0.0.7").status_code == 201
-    api_client.force_authenticate(make_player("three"))
+    api_client.force_authenticate(UserFactory(username="three"))
     blocked = api_client.post(url, {"kind": "winner", "stake": 1, "symbol": "AAPL"}, format="json",
                               REMOTE_ADDR="10.0.0.7")
     assert blocked.status_code == 429 and blocked.json()["error"]["code"] == "rate_limited"
@@ -60,10 +60,10 @@ def test_a_refused_bet_counts_against_neither_limit(api_client, race, settings, 
     settings.BET_COOLDOWN_SECONDS = 0
     rates(settings, bets_user="1000/min", bets_ip="1/hour")
     url = f"/api/v1/races/{race.pk}/bets/"
-    api_client.force_authenticate(make_player("first"))
+    api_client.force_authenticate(UserFactory(username="first"))
     assert api_client.post(url, {"kind": "winner", "stake": 1, "symbol": "AAPL"}, format="json",
                            REMOTE_ADDR="10.0.0.9").status_code == 201
-    second = make_player("second")
+    second = UserFactory(username="second")
     api_client.force_authenticate(second)
     for _ in range(3):
         assert api_client.post(url, {"kind": "winner", "stake": 1, "symbol": "AAPL"}, format="json",

@@ -9,7 +9,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.bets.auth import PlayerTokenAuthentication
 from apps.bets.selectors import race_odds
-from tests.bets.conftest import make_player
+from tests.support.factories import UserFactory
 
 BODY = {"kind": "winner", "stake": 1, "symbol": "AAPL"}
 
@@ -30,7 +30,7 @@ def _post(client, race, token):
 def test_a_verified_token_is_remembered_and_names_its_player(client, race, settings):
     settings.BET_COOLDOWN_SECONDS = 0
     race_odds(race)
-    player = make_player("cached")
+    player = UserFactory(username="cached")
     token = str(AccessToken.for_user(player))
     assert _post(client, race, token).status_code == 201
     assert token.encode() in PlayerTokenAuthentication.verified
@@ -43,7 +43,7 @@ def test_a_verified_token_is_remembered_and_names_its_player(client, race, setti
 @pytest.mark.django_db
 def test_an_expired_token_is_refused_even_when_remembered(client, race):
     race_odds(race)
-    player = make_player("expired")
+    player = UserFactory(username="expired")
     token = AccessToken.for_user(player)
     token.set_exp(lifetime=timedelta(seconds=-1))
     raw = str(token)
@@ -57,7 +57,7 @@ def test_an_expired_token_is_refused_even_when_remembered(client, race):
 @pytest.mark.django_db
 def test_a_tampered_token_is_refused(client, race):
     race_odds(race)
-    good = str(AccessToken.for_user(make_player("honest")))
+    good = str(AccessToken.for_user(UserFactory(username="honest")))
     assert _post(client, race, good).status_code in (201, 429)
     header, payload, signature = good.split(".")
     forged = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"

@@ -1,24 +1,10 @@
-"""Fixtures of the feed tests: the demo universe and free ports in the feed range (8400-8499)."""
+"""Fixtures of the feed tests: the demo universe, synthetic stocks and a free port."""
 from __future__ import annotations
-
-import socket
 
 import pytest
 
 from apps.market.services import stock_upsert_demo_universe
-
-PORT_RANGE = range(8400, 8500)
-
-
-def free_port() -> int:
-    for port in PORT_RANGE:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 8400-8499")
+from tests.support.env import free_port
 
 
 @pytest.fixture
@@ -42,4 +28,4 @@ def sim_stocks(db):
 
 @pytest.fixture
 def port():
-    return free_port()
+    return free_port()  # kernel-picked: no clash with suites running beside this one

@@ -5,17 +5,12 @@ interval; while the feed is down the market-data health check reports a growing 
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection
 
 from apps.core.health import system_health
@@ -28,27 +23,18 @@ from apps.market.models import Candle
 from apps.market.quotes import FEED_KEY
 from apps.races.models import Race
 from apps.races.services import race_create
+from tests.support import processes
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ACTIVE = ["SIM001", "SIM002", "SIM003"]  # synthetic: nobody else listens on their channels
 ACTIVE_SECONDS = 0.5
 
 
-def start_simulator(port: int, state_dir: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "manage.py", "run_exchange_sim", "--port", str(port), "--state-dir", str(state_dir),
-           "--symbols", "6", "--synthetic", "--ticks-per-second", "8", "--seed", "11"]
-    proc = subprocess.Popen(cmd, cwd=django_settings.BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1", "STOCKRACE_TESTING": "1"})
-    wait_for(lambda: port_open(port) or proc.poll() is not None, 20, "the simulator to listen")
-    assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+def start_simulator(port: int, state_dir: Path) -> processes.Process:
+    proc = processes.manage("run_exchange_sim", "--port", str(port), "--state-dir", str(state_dir), "--symbols", "6",
+                            "--synthetic", "--ticks-per-second", "8", "--seed", "11", name="exchange-sim")
+    proc.wait_until(processes.listening(port), timeout=20, what=f"listening on {port}")
     return proc
-
-
-def port_open(port: int) -> bool:
-    import socket
-
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def wait_for(predicate, timeout: float, what: str):
@@ -99,8 +85,7 @@ def test_killing_the_simulator_mid_stream(port, tmp_path, sim_stocks, settings, 
         check = market_data_check()
         assert check["ok"], check
 
-        simulator.send_signal(signal.SIGKILL)
-        simulator.wait(5)
+        simulator.kill()
         lags = []
         for _ in range(3):
             time.sleep(1.2)
@@ -120,8 +105,7 @@ def test_killing_the_simulator_mid_stream(port, tmp_path, sim_stocks, settings, 
     finally:
         stopping.set()
         thread.join(15)
-        simulator.send_signal(signal.SIGTERM)
-        simulator.wait(10)
+        simulator.stop()
     assert not failure and not thread.is_alive()
 
     messages = [r.getMessage() for r in caplog.records]

@@ -1,5 +1,5 @@
 """The simulator's server: Alpaca's REST paths read by our own Alpaca adapter over real HTTP,
-and the stream's handshake, on a port of the feed range."""
+and the stream's handshake, on a free port."""
 from __future__ import annotations
 
 import asyncio

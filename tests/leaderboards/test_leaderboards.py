@@ -13,17 +13,17 @@ from apps.leaderboards.selectors import board_page, player_rank
 from apps.leaderboards.services import leaderboard_sync_race
 from apps.races import settlement
 from apps.races.models import Race
-from tests.races import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 S = Race.State
 
 
 def _settled_race(users_and_symbols):
-    race = f.race_in_state(S.CALCULATING)
+    race = f.RaceFactory(state=S.CALCULATING)
     f.lock_results(race, {"AAA": 2.0, "BBB": 1.0, "CCC": 0.0, "DDD": -1.0})
     for user, symbol, stake in users_and_symbols:
-        f.bet(race, user, symbol=symbol, stake=stake, odds="2.0")
+        f.BetFactory(race=race, user=user, symbol=symbol, stake=stake, odds="2.0")
     settlement.race_settle(race_id=race.pk)
     leaderboard_sync_race(race_id=race.pk)  # the after-commit task (on_commit does not run in this test)
     race.refresh_from_db()
@@ -39,9 +39,9 @@ def test_periods_reset_monday_and_first_of_month_new_york_time():
 
 
 def test_boards_rank_players_and_leave_out_house_and_restricted(api_client):
-    alice, bob = f.funded_user(name="alice"), f.funded_user(name="bob")
-    house = f.funded_user(name="house-1", is_house=True)
-    shady = f.funded_user(name="shady", is_shadow_restricted=True)
+    alice, bob = f.UserFactory(balance=10_000, username="alice"), f.UserFactory(balance=10_000, username="bob")
+    house = f.UserFactory(balance=10_000, username="house-1", is_house=True)
+    shady = f.UserFactory(balance=10_000, username="shady", is_shadow_restricted=True)
     race = _settled_race([(alice, "AAA", 200), (bob, "AAA", 100), (house, "AAA", 500), (shady, "AAA", 400)])
 
     page = board_page(board="global", period="")
@@ -59,7 +59,7 @@ def test_boards_rank_players_and_leave_out_house_and_restricted(api_client):
 
 
 def test_past_periods_stay_and_are_served(api_client):
-    alice = f.funded_user(name="alice")
+    alice = f.UserFactory(balance=10_000, username="alice")
     LeaderboardEntry.objects.create(board="weekly", period="2025-W01", user=alice, points=77)
     body = api_client.get("/api/v1/leaderboards/weekly/?period=2025-W01").json()
     assert body["results"][0]["points"] == 77  # served from PostgreSQL while Redis lacks it
@@ -80,7 +80,7 @@ def test_unknown_board_is_404(api_client):
 
 
 def test_rebuild_restores_redis_from_postgresql(capsys):
-    alice, bob = f.funded_user(name="alice"), f.funded_user(name="bob")
+    alice, bob = f.UserFactory(balance=10_000, username="alice"), f.UserFactory(balance=10_000, username="bob")
     race = _settled_race([(alice, "AAA", 100), (bob, "AAA", 300)])
     before = board_page(board="global", period="").rows
     get_redis().flushdb()
@@ -93,7 +93,7 @@ def test_rebuild_restores_redis_from_postgresql(capsys):
 
 
 def test_points_accumulate_over_races():
-    alice = f.funded_user(name="alice")
+    alice = f.UserFactory(balance=10_000, username="alice")
     first = _settled_race([(alice, "AAA", 100)])
     second = _settled_race([(alice, "AAA", 100)])
     won = sum(b.payout for r in (first, second) for b in r.bets.all())
@@ -107,10 +107,10 @@ def test_a_lost_sync_is_redone_by_the_cleanup_and_syncing_twice_changes_nothing(
     from apps.core.redis import redis_now
     from apps.races.cleanup import races_cleanup
 
-    alice = f.funded_user(name="alice")
-    race = f.race_in_state(S.CALCULATING)
+    alice = f.UserFactory(balance=10_000, username="alice")
+    race = f.RaceFactory(state=S.CALCULATING)
     f.lock_results(race, {"AAA": 2.0, "BBB": 1.0, "CCC": 0.0, "DDD": -1.0})
-    f.bet(race, alice, symbol="AAA", stake=100, odds="2.0")
+    f.BetFactory(race=race, user=alice, symbol="AAA", stake=100, odds="2.0")
     settlement.race_settle(race_id=race.pk)  # its after-commit sync never runs in this test
     assert not LeaderboardEntry.objects.filter(user=alice).exists()
     Race.objects.filter(pk=race.pk).update(settled_at=redis_now() - timedelta(minutes=5))

@@ -15,15 +15,15 @@ import time
 
 import pytest
 
-from apps.core.redis import get_redis
 from apps.core import live_keys as keys
-from apps.live.backpressure import ws_text_frame
+from apps.core.redis import get_redis
 from apps.live.fanout import PARALLEL_MIN, SEND_ERROR, ParallelSender
 from apps.live.hub import Hub
 from apps.live.viewer import EVENT, FRAME, Outgoing
 from tests.live.conftest import transactional
-from tests.live.factories import running_race
-from tests.live.servers import raw_ws_connect, start_daphne, stop, wait_for_port
+from tests.live.factories import LiveRaceFactory
+from tests.live.raw_ws import raw_ws_connect
+from tests.support import processes
 
 
 class FakeSocket:
@@ -137,7 +137,6 @@ def test_parallel_sender_sends_each_socket_once_and_reports_what_it_took():
 
 # -- the real server: a viewer reading slowly through a tiny receive window
 
-PORT = 8713
 FRAMES, FRAME_BYTES = 400, 20_000
 
 
@@ -176,12 +175,11 @@ def _read_ws_frames(sock: socket.socket, last: bytes, deadline: float) -> list[b
 
 @transactional
 @pytest.mark.slow
-def test_slow_reader_on_daphne_gets_whole_frames_in_order(tmp_path):
-    race = running_race()
-    server = start_daphne(PORT, tmp_path / "server.log")
+def test_slow_reader_on_daphne_gets_whole_frames_in_order():
+    race = LiveRaceFactory()
+    server = processes.daphne()
     try:
-        wait_for_port(PORT, server)
-        sock = raw_ws_connect(PORT, race.id, rcvbuf=65536)
+        sock = raw_ws_connect(server.port, race.id, rcvbuf=65536)
         published = {}
 
         def publish():
@@ -203,7 +201,7 @@ def test_slow_reader_on_daphne_gets_whole_frames_in_order(tmp_path):
         publisher.join()
         sock.close()
     finally:
-        stop(server)
+        server.stop()
 
     assert payloads[0].startswith(b'{"type":"snapshot"')
     frames = [p for p in payloads if p.startswith(b'{"type":"frame"')]

@@ -4,13 +4,13 @@ import threading
 
 import pytest
 
-from apps.core.redis import get_redis
 from apps.core import live_keys as keys
+from apps.core.redis import get_redis
 from apps.live.engine import RaceEngine
 from apps.live.lease import Lease
 from apps.races.models import Race
-from tests.live.factories import quote, running_race
-
+from tests.live.factories import LiveRaceFactory
+from tests.support.factories import write_quotes
 
 
 def _engine(**kw):
@@ -19,11 +19,10 @@ def _engine(**kw):
 
 @pytest.mark.django_db
 def test_one_frame_per_running_race_with_prices_changes_and_positions(redis_client):
-    race = running_race()
-    running_race(state=Race.State.OPEN)  # not framed
-    quote("AAA", 99.0)
-    quote("BBB", 51.0)
-    quote("CCC", 10.5, age=60)
+    race = LiveRaceFactory()
+    LiveRaceFactory(state=Race.State.OPEN)  # not framed
+    write_quotes({"AAA": 99.0, "BBB": 51.0})
+    write_quotes({"CCC": 10.5}, age=60)
     engine = _engine()
     assert engine.lease.acquire()
     result = engine.cycle(tick=int(engine.redis_time()))
@@ -39,7 +38,7 @@ def test_one_frame_per_running_race_with_prices_changes_and_positions(redis_clie
 
 @pytest.mark.django_db
 def test_sequence_continues_in_a_new_engine_and_a_second_is_framed_once(redis_client):
-    race = running_race()
+    race = LiveRaceFactory()
     first = _engine()
     assert first.lease.acquire()
     tick = int(first.redis_time())
@@ -54,7 +53,7 @@ def test_sequence_continues_in_a_new_engine_and_a_second_is_framed_once(redis_cl
 
 @pytest.mark.django_db
 def test_an_engine_without_the_lease_publishes_nothing(redis_client):
-    running_race()
+    LiveRaceFactory()
     holder, intruder = _engine(), _engine()
     assert holder.lease.acquire() and not intruder.lease.acquire()
     assert intruder.cycle(int(intruder.redis_time())).published == -1
@@ -71,8 +70,8 @@ def test_lease_is_renewed_only_by_its_holder(redis_client):
 
 @pytest.mark.django_db
 def test_run_loop_publishes_every_second_and_stops(redis_client):
-    race = running_race()
-    quote("AAA", 100.0)
+    race = LiveRaceFactory()
+    write_quotes({"AAA": 100.0})
     pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(keys.race_channel(race.id))
     stopping = threading.Event()

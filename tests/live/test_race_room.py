@@ -3,13 +3,14 @@ import json
 
 from channels.db import database_sync_to_async
 
-from apps.core.redis import get_redis
 from apps.core import live_keys as keys
-from apps.live.engine import RaceEngine
 from apps.core.events import race_event_publish
+from apps.core.redis import get_redis
+from apps.live.engine import RaceEngine
 from apps.live.hub import get_hub
 from tests.live.conftest import connect, transactional
-from tests.live.factories import quote, running_race
+from tests.live.factories import LiveRaceFactory
+from tests.support.factories import write_quotes
 
 pytestmark = transactional
 
@@ -27,8 +28,8 @@ def _frame(engine):
 
 
 def test_snapshot_at_once_then_frames_byte_for_byte(run_async, redis_client):
-    race = running_race()
-    quote("AAA", 101.0)
+    race = LiveRaceFactory()
+    write_quotes({"AAA": 101.0})
     engine = _engine()
     _frame(engine)
 
@@ -54,7 +55,7 @@ def test_snapshot_at_once_then_frames_byte_for_byte(run_async, redis_client):
 
 
 def test_reconnect_gets_a_fresh_snapshot_with_kept_events(run_async):
-    race = running_race()
+    race = LiveRaceFactory()
     engine = _engine()
     _frame(engine)
     race_event_publish(race_id=race.id, event_type="settled", payload={"results": [1, 2, 3], "leaderboard": []})
@@ -82,7 +83,7 @@ def test_unknown_race_is_closed_with_4404(run_async):
 
 def test_heartbeat_and_pong(run_async, settings):
     settings.LIVE_WS_HEARTBEAT_SECONDS = 0.3
-    race = running_race()
+    race = LiveRaceFactory()
 
     async def scenario():
         ws = connect(f"/ws/races/{race.id}/")
@@ -100,7 +101,7 @@ def test_heartbeat_and_pong(run_async, settings):
 
 
 def test_a_viewer_that_cannot_keep_up_holds_only_the_latest_frame(run_async, redis_client):
-    race = running_race()
+    race = LiveRaceFactory()
 
     async def scenario():
         ws = connect(f"/ws/races/{race.id}/")
@@ -126,7 +127,7 @@ def test_a_viewer_that_cannot_keep_up_holds_only_the_latest_frame(run_async, red
 def test_health_counts_connections_per_process(run_async, redis_client):
     from apps.live.selectors import ws_process_counts
 
-    race = running_race()
+    race = LiveRaceFactory()
 
     async def scenario():
         ws = connect(f"/ws/races/{race.id}/")

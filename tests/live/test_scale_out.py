@@ -17,15 +17,15 @@ import pytest
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
-from apps.core.redis import get_redis
 from apps.core import live_keys as keys
+from apps.core.redis import get_redis
 from tests.live.conftest import transactional
-from tests.live.factories import quote, running_race
-from tests.live.servers import start_daphne, start_engine, stop, wait_for_port
+from tests.live.factories import LiveRaceFactory
+from tests.support import processes
+from tests.support.factories import write_quotes
 
 pytestmark = [transactional, pytest.mark.slow]
 
-PORT_A, PORT_B = 8710, 8711
 
 
 class Viewer:
@@ -67,21 +67,17 @@ def _assert_consecutive(seqs: list[int]) -> None:
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), f"gap or disorder in {seqs}"
 
 
-def test_two_servers_two_engines_kill_one_of_each(tmp_path):
-    race = running_race()
-    for symbol, price in (("AAA", 100.5), ("BBB", 49.0), ("CCC", 10.2)):
-        quote(symbol, price)
-    server_a = start_daphne(PORT_A, tmp_path / "a.log")
-    server_b = start_daphne(PORT_B, tmp_path / "b.log")
-    engine_1 = start_engine(tmp_path / "e1.log")
-    engine_2 = start_engine(tmp_path / "e2.log")
-    procs = [server_a, server_b, engine_1, engine_2]
+def test_two_servers_two_engines_kill_one_of_each():
+    race = LiveRaceFactory()
+    write_quotes({"AAA": 100.5, "BBB": 49.0, "CCC": 10.2})
     redis_client = get_redis()
+    procs = processes.Processes()
     try:
-        wait_for_port(PORT_A, server_a)
-        wait_for_port(PORT_B, server_b)
-        on_a = [Viewer(f"a{i}", [PORT_A, PORT_B], race.id) for i in range(3)]
-        on_b = [Viewer(f"b{i}", [PORT_B], race.id) for i in range(3)]
+        procs.extend(processes.daphnes(2))
+        procs.extend([processes.race_engine(), processes.race_engine()])
+        server_a, server_b, engine_1, engine_2 = procs
+        on_a = [Viewer(f"a{i}", [server_a.port, server_b.port], race.id) for i in range(3)]
+        on_b = [Viewer(f"b{i}", [server_b.port], race.id) for i in range(3)]
         kill_times: dict[str, float] = {}
 
         async def scenario():
@@ -101,7 +97,7 @@ def test_two_servers_two_engines_kill_one_of_each(tmp_path):
 
         asyncio.run(scenario())
     finally:
-        stop(*procs)
+        procs.stop()
 
     # The other server's viewers: the same bytes, in order, no gap, through both kills.
     # (Viewers join and stop a moment apart, so one may hold a frame at either end that another

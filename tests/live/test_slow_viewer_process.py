@@ -12,16 +12,16 @@ import time
 import psutil
 import pytest
 
-from apps.core.redis import get_redis
 from apps.core import live_keys as keys
+from apps.core.redis import get_redis
 from apps.live.selectors import ws_process_counts
 from tests.live.conftest import transactional
-from tests.live.factories import running_race
-from tests.live.servers import raw_ws_connect, start_daphne, stop, wait_for_port
+from tests.live.factories import LiveRaceFactory
+from tests.live.raw_ws import raw_ws_connect
+from tests.support import processes
 
 pytestmark = [transactional, pytest.mark.slow]
 
-PORT = 8712
 FRAMES, FRAME_BYTES = 3000, 20_000
 
 
@@ -40,12 +40,11 @@ def _wait_for_subscribers_to_catch_up(client, limit=4_000_000, timeout=30.0) -> 
         time.sleep(0.01)
 
 
-def test_non_reading_viewer_is_conflated_and_memory_stays_bounded(tmp_path):
-    race = running_race()
-    server = start_daphne(PORT, tmp_path / "server.log")
+def test_non_reading_viewer_is_conflated_and_memory_stays_bounded():
+    race = LiveRaceFactory()
+    server = processes.daphne()
     try:
-        wait_for_port(PORT, server)
-        sock = _handshake_and_stop_reading(PORT, race.id)
+        sock = _handshake_and_stop_reading(server.port, race.id)
         time.sleep(1.0)  # the snapshot is out; the viewer is live
         rss_before = psutil.Process(server.pid).memory_info().rss
         client = get_redis()
@@ -66,7 +65,7 @@ def test_non_reading_viewer_is_conflated_and_memory_stays_bounded(tmp_path):
         rss_growth = psutil.Process(server.pid).memory_info().rss - rss_before
         sock.close()
     finally:
-        stop(server)
+        server.stop()
     sent = FRAMES * FRAME_BYTES
     assert process["race_viewers"] == 1
     assert process["conflated"] > FRAMES * 0.9, process

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 
-from apps.points.models import LedgerEntry, PointsAccount
-from tests.bets.conftest import balance_and_ledger_sum
+from apps.points.models import LedgerEntry
+from tests.support.ledger import assert_ledger_balanced
 
 
 @pytest.mark.django_db
@@ -16,7 +16,7 @@ def test_points_adjust_command_credits_and_debits(player, settings, capsys):
     assert [e.amount for e in entries] == [250, -50]
     assert entries[0].memo.startswith("outage refund") and entries[0].idempotency_key.startswith("adjust:")
     total = settings.SIGNUP_BONUS + 200
-    assert balance_and_ledger_sum(player.pk) == (total, total)
+    assert_ledger_balanced(player.pk, balance=total)
     assert "balance now" in capsys.readouterr().out
 
 
@@ -61,8 +61,7 @@ def test_admin_action_adjusts_through_the_ledger_once_per_form(staff_client, pla
     assert staff_client.post(url, body).status_code == 302  # the same form sent twice
     entry = LedgerEntry.objects.get(user=player, kind="adjustment")
     assert entry.amount == 75 and "contest prize" in entry.memo and "boss" in entry.memo
-    balance, ledger = balance_and_ledger_sum(player.pk)
-    assert balance == ledger and PointsAccount.objects.get(user=player).balance == balance
+    assert_ledger_balanced(player.pk)
 
 
 @pytest.mark.django_db
@@ -81,9 +80,9 @@ def test_admin_pages_and_read_only_ledger(staff_client, player):
 @pytest.mark.django_db
 def test_bet_admin_is_read_only(staff_client, player):
     from apps.bets.services import bet_place
-    from tests.bets.conftest import make_race
+    from tests.bets.factories import BetsRaceFactory
 
-    race = make_race()
+    race = BetsRaceFactory()
     bet = bet_place(user=player, race_id=race.pk, kind="winner", stake=5, symbol="AAPL")
     assert staff_client.get("/admin/bets/bet/").status_code == 200
     assert staff_client.get(f"/admin/bets/bet/{bet.pk}/change/").status_code == 200

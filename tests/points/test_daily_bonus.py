@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from apps.points.models import LedgerEntry
 from apps.points.services import daily_bonus_grant, ny_today
-from tests.bets.conftest import balance_and_ledger_sum
+from tests.support.ledger import assert_ledger_balanced
 
 PASSWORD = "correct-horse-battery"
 
@@ -27,7 +27,7 @@ def test_session_login_grants_the_bonus_once_a_day(client, player, settings):
     assert client.login(username="player1", password=PASSWORD)
     assert daily_entries(player) == 1
     total = settings.SIGNUP_BONUS + settings.DAILY_LOGIN_BONUS
-    assert balance_and_ledger_sum(player.pk) == (total, total)
+    assert_ledger_balanced(player.pk, balance=total)
     entry = LedgerEntry.objects.get(user=player, kind="daily_bonus")
     assert entry.idempotency_key == f"daily:{player.pk}:{ny_today().isoformat()}"
 
@@ -60,7 +60,7 @@ def test_one_bonus_per_new_york_day(player, settings):
     assert daily_bonus_grant(user_id=player.pk, now=next_morning) is not None
     assert daily_entries(player) == 2
     total = settings.SIGNUP_BONUS + 2 * settings.DAILY_LOGIN_BONUS
-    assert balance_and_ledger_sum(player.pk) == (total, total)
+    assert_ledger_balanced(player.pk, balance=total)
 
 
 @pytest.mark.django_db
@@ -96,4 +96,4 @@ def test_concurrent_logins_pay_the_bonus_once(player, settings):
     assert outcomes == [True] * 12
     assert daily_entries(player) == 1
     total = settings.SIGNUP_BONUS + settings.DAILY_LOGIN_BONUS
-    assert balance_and_ledger_sum(player.pk) == (total, total)
+    assert_ledger_balanced(player.pk, balance=total)

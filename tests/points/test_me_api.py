@@ -5,7 +5,8 @@ import pytest
 
 from apps.bets.services import bet_place
 from apps.points.services import points_adjust
-from tests.bets.conftest import make_player, make_race
+from tests.bets.factories import BetsRaceFactory
+from tests.support.factories import UserFactory
 
 
 @pytest.mark.django_db
@@ -34,7 +35,7 @@ def test_me_needs_a_login(api_client):
 
 @pytest.mark.django_db
 def test_my_ledger_newest_first_and_paginated(player_client, player, settings):
-    race = make_race()
+    race = BetsRaceFactory()
     points_adjust(user_id=player.pk, amount=40, reason="prize")
     bet = bet_place(user=player, race_id=race.pk, kind="winner", stake=25, symbol="AAPL")
     body = player_client.get("/api/v1/me/ledger/?page_size=2").json()
@@ -46,5 +47,5 @@ def test_my_ledger_newest_first_and_paginated(player_client, player, settings):
     last = player_client.get("/api/v1/me/ledger/?page_size=2&page=2").json()["results"]
     assert [e["kind"] for e in last] == ["signup_bonus"]
     # Only my own entries.
-    make_player("someone-else")
+    UserFactory(username="someone-else")
     assert player_client.get("/api/v1/me/ledger/").json()["count"] == 3

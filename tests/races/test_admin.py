@@ -6,7 +6,8 @@ from django.contrib.auth import get_user_model
 
 from apps.points.models import LedgerEntry
 from apps.races.models import Race
-from tests.races import factories as f
+from tests.support import factories as f
+from tests.support.ledger import balances
 
 pytestmark = pytest.mark.django_db
 S = Race.State
@@ -20,7 +21,7 @@ def staff_client(client):
 
 
 def test_staff_creates_a_custom_race(staff_client):
-    stocks = f.stocks()
+    stocks = [f.StockFactory(symbol=s) for s in ("AAA", "BBB", "CCC", "DDD", "EEE")]
     response = staff_client.post("/admin/races/race/create/", {
         "title": "Staff pick", "theme": "custom", "stocks": [s.pk for s in stocks[:3]], "stock_count": 5,
         "duration": "15m", "starts_at": "2030-01-02 15:00:00", "betting_window_seconds": 300, "session": "auto"})
@@ -30,7 +31,7 @@ def test_staff_creates_a_custom_race(staff_client):
 
 
 def test_create_form_refuses_two_stocks(staff_client):
-    stocks = f.stocks()
+    stocks = [f.StockFactory(symbol=s) for s in ("AAA", "BBB", "CCC", "DDD", "EEE")]
     response = staff_client.post("/admin/races/race/create/", {
         "title": "Too few", "theme": "custom", "stocks": [s.pk for s in stocks[:2]], "stock_count": 5,
         "duration": "5m", "starts_at": "2030-01-02 15:00:00", "betting_window_seconds": 300, "session": "auto"})
@@ -38,7 +39,7 @@ def test_create_form_refuses_two_stocks(staff_client):
 
 
 def test_pages_render(staff_client):
-    race = f.race_in_state(S.OPEN)
+    race = f.RaceFactory(state=S.OPEN)
     for url in ("/admin/races/race/", "/admin/races/race/?activity=active", f"/admin/races/race/{race.pk}/change/",
                 "/admin/races/race/create/", "/admin/leaderboards/leaderboardentry/",
                 "/admin/leaderboards/playerstreak/"):
@@ -47,14 +48,14 @@ def test_pages_render(staff_client):
 
 
 def test_cancel_with_refunds_and_mark_reviewed_actions(staff_client):
-    race = f.race_in_state(S.OPEN)
-    player = f.funded_user(1000)
-    f.bet(race, player, symbol="AAA", stake=100)
+    race = f.RaceFactory(state=S.OPEN)
+    player = f.UserFactory()
+    f.BetFactory(race=race, user=player, symbol="AAA", stake=100)
     staff_client.post("/admin/races/race/", {"action": "cancel_with_refunds", "_selected_action": [race.pk]})
     race.refresh_from_db()
     assert race.state == S.CANCELLED
     assert LedgerEntry.objects.filter(race=race, kind="refund").count() == 1
-    assert f.balances()[player.pk] == 1000
+    assert balances()[player.pk] == 1000
 
     Race.objects.filter(pk=race.pk).update(needs_review=True, review_reason="gap")
     staff_client.post("/admin/races/race/", {"action": "mark_reviewed", "_selected_action": [race.pk]})

@@ -5,15 +5,15 @@ import pytest
 
 from apps.races import settlement
 from apps.races.models import Race
-from tests.races import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 S = Race.State
 
 
 def test_list_filters_and_paginates(api_client):
-    open_race = f.race_in_state(S.OPEN)
-    f.race_in_state(S.SCHEDULED, duration="15m")
+    open_race = f.RaceFactory(state=S.OPEN)
+    f.RaceFactory(state=S.SCHEDULED, duration="15m")
     body = api_client.get("/api/v1/races/").json()
     assert body["count"] == 2 and len(body["results"]) == 2
     assert {"id", "title", "theme", "duration", "state", "starts_at", "stocks"} <= set(body["results"][0])
@@ -41,10 +41,10 @@ def test_unknown_race_is_404(api_client, race_id):
 
 
 def test_detail_shows_stocks_odds_transitions_and_results_once_settled(api_client):
-    race = f.race_in_state(S.CALCULATING)
+    race = f.RaceFactory(state=S.CALCULATING)
     f.lock_results(race, {"AAA": 2.0, "BBB": 1.0, "CCC": 0.0, "DDD": -1.0})
-    player = f.funded_user(1000, name="alice")
-    f.bet(race, player, symbol="AAA", stake=100)
+    player = f.UserFactory(username="alice")
+    f.BetFactory(race=race, user=player, symbol="AAA", stake=100)
     body = api_client.get(f"/api/v1/races/{race.pk}/").json()
     assert body["state"] == "calculating" and body["results"] is None
     assert [s["symbol"] for s in body["stocks"]] == ["AAA", "BBB", "CCC", "DDD"]

@@ -2,8 +2,6 @@
 the ETA tasks enqueued when it was created (no beat, no sweep)."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from datetime import timedelta
 
@@ -14,29 +12,19 @@ from apps.core.redis import redis_now
 from apps.races import scheduling
 from apps.races.models import Race, RaceTransition
 from celery_app import app as celery_app
-from tests.races import factories as f
-from tests.races import procs
+from tests.support import factories as f
+from tests.support import processes
+from tests.support.ledger import assert_ledger_balanced
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 S = Race.State
 
 
 @pytest.fixture
-def worker(tmp_path):
-    log = tmp_path / "worker.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "--pool=solo", "--concurrency=1",
-         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-        cwd=procs.BASE_DIR, env=procs.child_env(CELERY_TASK_ALWAYS_EAGER="0"),
-        stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-    print(log.read_text()[-3000:])
+def worker():
+    with processes.celery_worker() as proc:
+        yield proc
+    print(proc.tail())
 
 
 @pytest.fixture
@@ -48,14 +36,14 @@ def broker_not_eager():
 
 
 def test_race_goes_through_every_state_on_eta_tasks(worker, broker_not_eager):
-    race = f.race_in_state(S.SCHEDULED)
-    player = f.funded_user(1000)
+    race = f.RaceFactory(state=S.SCHEDULED)
+    player = f.UserFactory()
     now = redis_now()
     # Times a few seconds ahead: the worker is starting meanwhile.
     Race.objects.filter(pk=race.pk).update(betting_opens_at=now + timedelta(seconds=4),
                                            starts_at=now + timedelta(seconds=6), ends_at=now + timedelta(seconds=8))
     race.refresh_from_db()
-    f.set_quotes({"AAA": 100.0, "BBB": 100.0, "CCC": 100.0, "DDD": 100.0})
+    f.write_quotes({"AAA": 100.0, "BBB": 100.0, "CCC": 100.0, "DDD": 100.0})
     assert scheduling.schedule_upcoming(race) == 3  # open, start, finish as ETA tasks
     assert scheduling.schedule_upcoming(race) == 0  # each instant enqueued once
     connection.close()
@@ -67,13 +55,13 @@ def test_race_goes_through_every_state_on_eta_tasks(worker, broker_not_eager):
         if not seen or seen[-1] != state:
             seen.append(state)
         if state == S.OPEN and not race.bets.exists():
-            f.bet(race, player, symbol="AAA", stake=100, placed_at=redis_now())
+            f.BetFactory(race=race, user=player, symbol="AAA", stake=100, placed_at=redis_now())
         if state == S.RUNNING:
-            f.set_quotes({"AAA": 103.0, "BBB": 101.0, "CCC": 99.0, "DDD": 98.0})
+            f.write_quotes({"AAA": 103.0, "BBB": 101.0, "CCC": 99.0, "DDD": 98.0})
         if state in (S.COMPLETED, S.CANCELLED):
             break
         time.sleep(0.05)
-    assert seen[-1] == S.COMPLETED, (seen, worker.poll())
+    assert seen[-1] == S.COMPLETED, (seen, worker.returncode)
     transitions = list(RaceTransition.objects.filter(race=race).order_by("at"))
     assert [(t.from_state, t.to_state) for t in transitions] == [
         (S.SCHEDULED, S.OPEN), (S.OPEN, S.RUNNING), (S.RUNNING, S.CALCULATING), (S.CALCULATING, S.COMPLETED)]
@@ -82,4 +70,4 @@ def test_race_goes_through_every_state_on_eta_tasks(worker, broker_not_eager):
     print("lateness (s):", [round((t.at - d).total_seconds(), 3) for t, d in zip(transitions, due)])
     bet = race.bets.get()
     assert bet.status == "won" and bet.payout > 0
-    f.assert_ledger_balanced()
+    assert_ledger_balanced()

@@ -2,8 +2,6 @@
 racing one state transition — on real PostgreSQL, with threads and processes."""
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 
@@ -15,8 +13,9 @@ from apps.bets.models import Bet
 from apps.points.models import LedgerEntry
 from apps.races import settlement
 from apps.races.models import Race, RaceTransition
-from tests.races import factories as f
 from tests.races import procs
+from tests.support import factories as f
+from tests.support.ledger import assert_ledger_balanced, balances
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 S = Race.State
@@ -24,14 +23,13 @@ PCT = {"AAA": 2.0, "BBB": 1.0, "CCC": -1.0, "DDD": -3.0}
 
 
 def _settleable_race(players: int = 20):
-    race = f.race_in_state(S.CALCULATING)
+    race = f.RaceFactory(state=S.CALCULATING)
     f.lock_results(race, PCT)
-    users = [f.funded_user(2000) for _ in range(players)]
+    users = [f.UserFactory(balance=2000) for _ in range(players)]
     for i, user in enumerate(users):
-        f.bet(race, user, symbol=["AAA", "BBB", "CCC", "DDD"][i % 4], stake=50 + i, odds="3.0")
-        f.bet(race, user, kind="bracket", symbol="AAA", low=1.5, high=2.5 + i % 3, stake=20, odds="5.0")
-        f.bet(race, user, kind="podium", podium=["AAA", "BBB", "CCC"] if i % 2 else ["BBB", "AAA", "CCC"],
-              stake=10, odds="24")
+        f.BetFactory(race=race, user=user, symbol=["AAA", "BBB", "CCC", "DDD"][i % 4], stake=50 + i, odds="3.0")
+        f.BetFactory(race=race, user=user, kind="bracket", symbol="AAA", low_pct=1.5, high_pct=2.5 + i % 3, stake=20, odds="5.0")
+        f.BetFactory(race=race, user=user, kind="podium", podium=["AAA", "BBB", "CCC"] if i % 2 else ["BBB", "AAA", "CCC"], stake=10, odds="24")
     return race, users
 
 
@@ -41,15 +39,15 @@ def _assert_paid_exactly_once(race: Race, users) -> None:
     entries = list(LedgerEntry.objects.filter(race=race, kind="payout"))
     assert sorted(e.bet_id for e in entries) == sorted(b.pk for b in bets if b.payout > 0)  # each exactly once
     assert {e.bet_id: e.amount for e in entries} == {b.pk: b.payout for b in bets if b.payout > 0}
-    balances = f.balances()
+    now = balances()
     # Settlement queues badge evaluation on commit (eager under tests): first bet/win rewards land too.
     rewards = dict(LedgerEntry.objects.filter(kind="badge_reward").values("user_id")
                    .annotate(total=Sum("amount")).values_list("user_id", "total"))
     for user in users:
         staked = sum(b.stake for b in bets if b.user_id == user.pk)
         won = sum(b.payout for b in bets if b.user_id == user.pk)
-        assert balances[user.pk] == 2000 - staked + won + rewards.get(user.pk, 0)
-    f.assert_ledger_balanced()
+        assert now[user.pk] == 2000 - staked + won + rewards.get(user.pk, 0)
+    assert_ledger_balanced()
     assert Race.objects.get(pk=race.pk).state == S.COMPLETED
     assert RaceTransition.objects.filter(race=race, to_state=S.COMPLETED).count() == 1
 
@@ -77,17 +75,12 @@ def test_settlement_run_twice_at_the_same_time_pays_once():
 
 def test_settlement_killed_mid_way_then_retried_pays_once(tmp_path):
     race, users = _settleable_race()
-    before = f.balances()
+    before = balances()
     marker = tmp_path / "inside"
     # Paused after the payouts and balance credits were written, before the commit.
     worker = procs.start("settle", str(race.pk), "--pause-at", "paid", "--marker", str(marker))
-    deadline = time.monotonic() + 60
-    while not marker.exists():
-        assert worker.poll() is None, worker.stderr.read()
-        assert time.monotonic() < deadline, "the worker never reached the checkpoint"
-        time.sleep(0.02)
-    os.kill(worker.pid, signal.SIGKILL)  # mid-transaction: payouts written but not committed
-    worker.wait(10)
+    worker.wait_until(marker.exists, what="at the checkpoint", every=0.02)
+    worker.kill()  # mid-transaction: payouts written but not committed
 
     # Nothing of the killed transaction survives; the race is still waiting to be settled.
     deadline = time.monotonic() + 30
@@ -95,7 +88,7 @@ def test_settlement_killed_mid_way_then_retried_pays_once(tmp_path):
             LedgerEntry.objects.filter(race=race, kind="payout").exists():
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    assert f.balances() == before
+    assert balances() == before
 
     retried = settlement.race_settle(race_id=race.pk)  # the task's retry
     assert retried is not None and retried.paid > 0
@@ -105,29 +98,27 @@ def test_settlement_killed_mid_way_then_retried_pays_once(tmp_path):
 
 
 def test_two_processes_racing_one_transition_exactly_one_wins(tmp_path):
-    race = f.race_in_state(S.OPEN)
-    player = f.funded_user(1000)
-    f.bet(race, player, symbol="AAA", stake=100)
+    race = f.RaceFactory(state=S.OPEN)
+    player = f.UserFactory()
+    f.BetFactory(race=race, user=player, symbol="AAA", stake=100)
     go = tmp_path / "go"
     connection.close()
     workers = [procs.start("transition", str(race.pk), "cancel", str(go)) for _ in range(2)]
     time.sleep(0.5)
-    deadline = time.monotonic() + 60
-    while len(list(tmp_path.glob("ready-*"))) < 2:  # both processes connected, waiting at the start line
-        assert time.monotonic() < deadline and all(w.poll() is None for w in workers)
-        time.sleep(0.02)
+    for worker in workers:  # both processes connected, waiting at the start line
+        worker.wait_until(lambda: len(list(tmp_path.glob("ready-*"))) == 2, what="at the start line", every=0.02)
     go.write_text("go")
     results = [procs.result(w) for w in workers]
     assert sorted(r["won"] for r in results) == [False, True]
     assert RaceTransition.objects.filter(race=race, to_state=S.CANCELLED).count() == 1
     assert LedgerEntry.objects.filter(race=race, kind="refund").count() == 1  # refunded once
-    assert f.balances()[player.pk] == 1000
-    f.assert_ledger_balanced()
+    assert balances()[player.pk] == 1000
+    assert_ledger_balanced()
 
 
 def test_two_threads_racing_the_start_exactly_one_wins():
-    race = f.race_in_state(S.OPEN)
-    f.set_quotes({"AAA": 1.0, "BBB": 2.0, "CCC": 3.0, "DDD": 4.0})
+    race = f.RaceFactory(state=S.OPEN)
+    f.write_quotes({"AAA": 1.0, "BBB": 2.0, "CCC": 3.0, "DDD": 4.0})
     barrier = threading.Barrier(4)
     wins = []
 

@@ -11,12 +11,13 @@ import pytest
 from apps.bets.models import Bet
 from apps.leaderboards.selectors import board_page
 from apps.leaderboards.services import leaderboard_sync_race
+from apps.market.services import stock_upsert_demo_universe
 from apps.points.models import LedgerEntry
 from apps.races import house, lifecycle, settlement
 from apps.races.generation import lobby_fill
 from apps.races.models import Race
-from apps.market.services import stock_upsert_demo_universe
-from tests.races import factories as f
+from tests.support import factories as f
+from tests.support.ledger import assert_ledger_balanced, balances
 
 pytestmark = pytest.mark.django_db
 S = Race.State
@@ -47,8 +48,8 @@ def test_house_accounts_are_marked_and_funded_through_the_ledger(db, settings):
     assert len(ids) == 3
     assert house.house_accounts_ensure(count=3) == ids  # idempotent: no second top-up
     assert LedgerEntry.objects.filter(user_id__in=ids).count() == 3
-    assert all(f.balances()[i] == 5000 for i in ids)
-    f.assert_ledger_balanced()
+    assert all(balances()[i] == 5000 for i in ids)
+    assert_ledger_balanced()
 
 
 def test_house_behaviour_follows_realistic_distributions(settings):
@@ -72,7 +73,7 @@ def test_house_behaviour_follows_realistic_distributions(settings):
 def test_house_bets_go_through_bet_place_and_stay_off_leaderboards(universe, settings):
     settings.BET_COOLDOWN_SECONDS = 0
     settings.RACE_HOUSE_BETTORS = 3
-    race = f.race_in_state(S.OPEN, symbols=["AAPL", "MSFT", "NVDA", "AMD"])
+    race = f.RaceFactory(state=S.OPEN, symbols=["AAPL", "MSFT", "NVDA", "AMD"])
     Race.objects.filter(pk=race.pk).update(is_generated=True)
     users = house.house_accounts_ensure()
     placed = [house.house_bet_place(race_id=race.pk, user_id=users[i % 3], seq=i) for i in range(12)]
@@ -80,13 +81,13 @@ def test_house_bets_go_through_bet_place_and_stay_off_leaderboards(universe, set
     again = house.house_bet_place(race_id=race.pk, user_id=users[0], seq=0)  # a retried task
     assert again is None or again.pk == placed[0].pk
     assert Bet.objects.filter(race=race).count() == sum(b is not None for b in placed)
-    f.assert_ledger_balanced()
+    assert_ledger_balanced()
 
-    player = f.funded_user(1000, name="real")
-    f.bet(race, player, symbol="AAPL", stake=100)
-    f.set_quotes({"AAPL": 10, "MSFT": 10, "NVDA": 10, "AMD": 10})
+    player = f.UserFactory(username="real")
+    f.BetFactory(race=race, user=player, symbol="AAPL", stake=100)
+    f.write_quotes({"AAPL": 10, "MSFT": 10, "NVDA": 10, "AMD": 10})
     lifecycle.race_start(race_id=race.pk, now=race.starts_at)
-    f.set_quotes({"AAPL": 11, "MSFT": 10.5, "NVDA": 9, "AMD": 10})
+    f.write_quotes({"AAPL": 11, "MSFT": 10.5, "NVDA": 9, "AMD": 10})
     Race.objects.filter(pk=race.pk).update(ends_at=race.starts_at + timedelta(seconds=1))
     lifecycle.race_finish(race_id=race.pk, now=race.starts_at + timedelta(seconds=2))
     settlement.race_settle(race_id=race.pk)

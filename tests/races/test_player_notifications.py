@@ -4,11 +4,11 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from apps.core.redis import get_redis
 from apps.core import live_keys as keys
+from apps.core.redis import get_redis
 from apps.races import lifecycle, settlement
 from apps.races.models import Race
-from tests.races import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 S = Race.State
@@ -23,16 +23,16 @@ def personal_messages(pubsub) -> list[dict]:
 
 
 def test_bettors_get_started_and_settled_with_their_payout(django_capture_on_commit_callbacks):
-    alice, bob, house = f.funded_user(name="alice_n"), f.funded_user(name="bob_n"), f.funded_user(is_house=True)
-    race = f.race_in_state(S.OPEN)
-    f.bet(race, alice, symbol="AAA", stake=100, odds="3.0")
-    f.bet(race, bob, symbol="CCC", stake=100, odds="2.5")
-    f.bet(race, house, symbol="AAA", stake=10, odds="3.0")
+    alice, bob, house = f.UserFactory(balance=10_000, username="alice_n"), f.UserFactory(balance=10_000, username="bob_n"), f.UserFactory(balance=10_000, is_house=True)
+    race = f.RaceFactory(state=S.OPEN)
+    f.BetFactory(race=race, user=alice, symbol="AAA", stake=100, odds="3.0")
+    f.BetFactory(race=race, user=bob, symbol="CCC", stake=100, odds="2.5")
+    f.BetFactory(race=race, user=house, symbol="AAA", stake=10, odds="3.0")
     pubsub = get_redis().pubsub()
     pubsub.subscribe(*(keys.user_channel(u.pk) for u in (alice, bob, house)))
     personal_messages(pubsub)  # the subscribe confirmations
 
-    f.set_quotes({"AAA": 10.0, "BBB": 20.0, "CCC": 30.0, "DDD": 40.0})
+    f.write_quotes({"AAA": 10.0, "BBB": 20.0, "CCC": 30.0, "DDD": 40.0})
     with django_capture_on_commit_callbacks(execute=True):
         assert lifecycle.race_start(race_id=race.pk, now=race.starts_at)
     started = personal_messages(pubsub)

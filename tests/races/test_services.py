@@ -9,7 +9,7 @@ import pytest
 from apps.races import sweep
 from apps.races.models import Race
 from apps.races.services import RaceError, race_create, race_create_themed, race_window
-from tests.races import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 UTC = timezone.utc
@@ -31,7 +31,7 @@ def test_full_day_race_follows_the_new_york_session():
 
 
 def test_race_create_validates():
-    f.stocks()
+    [f.StockFactory(symbol=s) for s in ("AAA", "BBB", "CCC", "DDD", "EEE")]
     start = datetime(2030, 1, 2, 15, tzinfo=UTC)
     with pytest.raises(RaceError, match="3 to 8"):
         race_create(title="x", duration="5m", symbols=["AAA", "BBB"], starts_at=start)
@@ -46,8 +46,8 @@ def test_race_create_validates():
 
 
 def test_themes_pick_the_stocks():
-    f.stocks(["T1", "T2", "T3", "T4"], sector="Technology")
-    f.stocks(["E1", "E2", "E3"], sector="Energy")
+    [f.StockFactory(symbol=s, sector="Technology") for s in ["T1", "T2", "T3", "T4"]]
+    [f.StockFactory(symbol=s, sector="Energy") for s in ["E1", "E2", "E3"]]
     start = datetime(2030, 1, 2, 15, tzinfo=UTC)
     tech = race_create_themed(theme="tech", duration="5m", starts_at=start, stock_count=4, rng=random.Random(1))
     assert {e.stock.sector for e in tech.entries.select_related("stock")} == {"Technology"}
@@ -60,7 +60,7 @@ def test_themes_pick_the_stocks():
 
 
 def test_sweep_makes_due_transitions():
-    race = f.race_in_state(Race.State.SCHEDULED)
+    race = f.RaceFactory(state=Race.State.SCHEDULED)
     Race.objects.filter(pk=race.pk).update(betting_opens_at=race.betting_opens_at - timedelta(hours=1))
     assert sweep.races_sweep()["advanced"] == 1
     race.refresh_from_db()
@@ -72,7 +72,7 @@ def test_top_gainers_yesterday_come_from_the_daily_candles():
     from apps.core.redis import redis_now
     from apps.market.models import Candle
 
-    stocks = {s.symbol: s for s in f.stocks(["G1", "G2", "G3", "G4", "G5"])}
+    stocks = {s.symbol: s for s in [f.StockFactory(symbol=s) for s in ["G1", "G2", "G3", "G4", "G5"]]}
     today = redis_now().replace(hour=5, minute=0, second=0, microsecond=0)
     changes = {"G1": 1.0, "G2": 5.0, "G3": -2.0, "G4": 3.0, "G5": 4.0}
     for symbol, pct in changes.items():

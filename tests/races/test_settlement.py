@@ -12,7 +12,8 @@ from apps.points.models import LedgerEntry
 from apps.races import settlement
 from apps.races.models import Race, RaceStanding, RaceTransition
 from apps.races.selectors import bet_breakdown
-from tests.races import factories as f
+from tests.support import factories as f
+from tests.support.ledger import assert_ledger_balanced, balances
 
 pytestmark = pytest.mark.django_db
 S = Race.State
@@ -20,15 +21,15 @@ PCT = {"AAA": 3.0, "BBB": 1.5, "CCC": -0.5, "DDD": -2.0}
 
 
 def _race_with_bets():
-    race = f.race_in_state(S.CALCULATING)
+    race = f.RaceFactory(state=S.CALCULATING)
     f.lock_results(race, PCT)
-    alice, bob, house = f.funded_user(1000), f.funded_user(1000), f.funded_user(1000, is_house=True)
+    alice, bob, house = f.UserFactory(), f.UserFactory(), f.UserFactory(is_house=True)
     bets = {
-        "alice_winner": f.bet(race, alice, symbol="AAA", stake=100, odds="3.0"),
-        "alice_bracket": f.bet(race, alice, kind="bracket", symbol="BBB", low=1.0, high=2.0, stake=50, odds="4.0"),
-        "bob_winner": f.bet(race, bob, symbol="CCC", stake=100, odds="2.5"),
-        "bob_podium": f.bet(race, bob, kind="podium", podium=["AAA", "CCC", "BBB"], stake=20, odds="20"),
-        "house_winner": f.bet(race, house, symbol="AAA", stake=10, odds="3.0"),
+        "alice_winner": f.BetFactory(race=race, user=alice, symbol="AAA", stake=100, odds="3.0"),
+        "alice_bracket": f.BetFactory(race=race, user=alice, kind="bracket", symbol="BBB", low_pct=1.0, high_pct=2.0, stake=50, odds="4.0"),
+        "bob_winner": f.BetFactory(race=race, user=bob, symbol="CCC", stake=100, odds="2.5"),
+        "bob_podium": f.BetFactory(race=race, user=bob, kind="podium", podium=["AAA", "CCC", "BBB"], stake=20, odds="20"),
+        "house_winner": f.BetFactory(race=race, user=house, symbol="AAA", stake=10, odds="3.0"),
     }
     return race, (alice, bob, house), bets
 
@@ -54,7 +55,7 @@ def test_settlement_scores_pays_and_records_results():
     paid = {e.bet_id: e.amount for e in LedgerEntry.objects.filter(kind="payout", race=race)}
     assert paid == {b.pk: b.payout for b in by_id.values() if b.payout > 0}
     assert sum(paid.values()) == result.paid
-    f.assert_ledger_balanced()
+    assert_ledger_balanced()
 
     race.refresh_from_db()
     assert race.state == S.COMPLETED and race.participants == 3 and race.settled_at is not None
@@ -75,20 +76,19 @@ def test_settlement_scores_pays_and_records_results():
 def test_settling_twice_pays_once():
     race, _, _ = _race_with_bets()
     first = settlement.race_settle(race_id=race.pk)
-    before = f.balances()
+    before = balances()
     assert settlement.race_settle(race_id=race.pk) is None
-    assert f.balances() == before
+    assert balances() == before
     assert LedgerEntry.objects.filter(kind="payout", race=race).count() == first.payouts
 
 
 def test_streak_multiplies_consecutive_correct_winner_picks():
-    player = f.funded_user(5000)
+    player = f.UserFactory(balance=5000)
     payouts = []
     for _ in range(3):
-        race = f.race_in_state(S.CALCULATING)
+        race = f.RaceFactory(state=S.CALCULATING)
         f.lock_results(race, PCT)
-        b = f.bet(race, player, symbol="AAA", stake=100, odds="2.0",
-                  placed_at=race.starts_at - timedelta(seconds=30))
+        b = f.BetFactory(race=race, user=player, symbol="AAA", stake=100, odds="2.0", placed_at=race.starts_at - timedelta(seconds=30))
         settlement.race_settle(race_id=race.pk)
         b.refresh_from_db()
         payouts.append((bet_breakdown(b)["streak"], b.payout))
@@ -97,16 +97,16 @@ def test_streak_multiplies_consecutive_correct_winner_picks():
     streak = PlayerStreak.objects.get(user=player)
     assert (streak.current, streak.best) == (3, 3)
 
-    race = f.race_in_state(S.CALCULATING)
+    race = f.RaceFactory(state=S.CALCULATING)
     f.lock_results(race, PCT)
-    f.bet(race, player, symbol="DDD", stake=100)
+    f.BetFactory(race=race, user=player, symbol="DDD", stake=100)
     settlement.race_settle(race_id=race.pk)
     streak.refresh_from_db()
     assert (streak.current, streak.best) == (0, 3)
 
 
 def test_race_without_bets_completes():
-    race = f.race_in_state(S.CALCULATING)
+    race = f.RaceFactory(state=S.CALCULATING)
     f.lock_results(race, PCT)
     result = settlement.race_settle(race_id=race.pk)
     assert (result.bets, result.paid) == (0, 0)

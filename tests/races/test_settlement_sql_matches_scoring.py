@@ -11,7 +11,7 @@ from apps.leaderboards.models import PlayerStreak
 from apps.races import scoring, settlement
 from apps.races.models import Race
 from apps.races.selectors import bet_breakdown
-from tests.races import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 SYMBOLS = ["AAA", "BBB", "CCC", "DDD", "EEE"]
@@ -20,7 +20,7 @@ SYMBOLS = ["AAA", "BBB", "CCC", "DDD", "EEE"]
 @pytest.mark.parametrize("seed", [1, 3])
 def test_sql_settlement_equals_the_reference_scoring(seed):
     rng = random.Random(seed)
-    race = f.race_in_state(Race.State.CALCULATING, symbols=SYMBOLS, window_s=rng.choice([60, 300, 3600]))
+    race = f.RaceFactory(state=Race.State.CALCULATING, symbols=SYMBOLS, window=timedelta(seconds=rng.choice([60, 300, 3600])))
     pct = {s: round(rng.uniform(-3, 3), 4) for s in SYMBOLS}
     if seed == 3:
         pct["BBB"] = pct["AAA"]  # a tie: the lower lane finishes first
@@ -30,7 +30,7 @@ def test_sql_settlement_equals_the_reference_scoring(seed):
 
     for symbol, position in RaceEntry.objects.filter(race=race).values_list("stock__symbol", "final_position"):
         RaceEntry.objects.filter(race=race, stock__symbol=symbol).update(final_position=order.index(symbol) + 1)
-    users = [f.funded_user(100_000) for _ in range(12)]
+    users = [f.UserFactory(balance=100_000) for _ in range(12)]
     streaks = {}
     for user in users[:6]:
         streaks[user.pk] = rng.randint(0, 8)
@@ -44,15 +44,14 @@ def test_sql_settlement_equals_the_reference_scoring(seed):
         odds = f"{rng.uniform(1.01, 60):.4f}"
         stake = rng.randint(1, 5000)
         if kind == "winner":
-            bets.append(f.bet(race, user, symbol=rng.choice(SYMBOLS), stake=stake, odds=odds, placed_at=placed))
+            bets.append(f.BetFactory(race=race, user=user, symbol=rng.choice(SYMBOLS), stake=stake, odds=odds, placed_at=placed))
         elif kind == "bracket":
             symbol = rng.choice(SYMBOLS)
             low = round(pct[symbol] - rng.uniform(0, 2), 3) if rng.random() < 0.7 else round(rng.uniform(-3, 3), 3)
-            bets.append(f.bet(race, user, kind=kind, symbol=symbol, low=low, high=round(low + rng.uniform(0.05, 4), 3),
-                              stake=stake, odds=odds, placed_at=placed))
+            bets.append(f.BetFactory(race=race, user=user, kind=kind, symbol=symbol, low_pct=low, high_pct=round(low + rng.uniform(0.05, 4), 3), stake=stake, odds=odds, placed_at=placed))
         else:
             pick = rng.sample(SYMBOLS, 3) if rng.random() < 0.8 else list(order[:3])
-            bets.append(f.bet(race, user, kind=kind, podium=pick, stake=stake, odds=odds, placed_at=placed))
+            bets.append(f.BetFactory(race=race, user=user, kind=kind, podium=pick, stake=stake, odds=odds, placed_at=placed))
 
     settlement.race_settle(race_id=race.pk)
 

@@ -3,7 +3,6 @@ sign up, bet on an open race, watch the horses move on live frames, see the resu
 settlement; and the stock page draws its chart. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 from datetime import timedelta
@@ -11,22 +10,13 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from tests.web.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Server, race_engine
-
-# The pieces of the other issues the journey runs through.
-NEEDED = {
-    "apps.live.consumers": "the race room and personal WebSockets (issue 5)",
-    "apps.races.lifecycle": "the race lifecycle (issue 4)",
-    "apps.races.settlement": "settlement (issue 4)",
-    "apps.market.api": "the candles API (issue 3)",
-}
-MISSING = [why for module, why in NEEDED.items() if importlib.util.find_spec(module) is None]
+from tests.support import factories, processes
+from tests.web.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: run ./scripts/install_browser.sh"),
-    pytest.mark.skipif(bool(MISSING), reason=f"not built yet: {', '.join(MISSING)}"),
 ]
 
 SYMBOLS = {"AAPL": 228.0, "MSFT": 415.0, "NVDA": 135.0}
@@ -35,12 +25,8 @@ DESKTOP = {"width": 1366, "height": 900}
 
 @pytest.fixture(scope="session")
 def server(django_db_setup, django_db_blocker):
-    server = Server()
-    try:
-        server.wait_ready()
+    with processes.daphne(DB_CONN_MAX_AGE=0) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -64,16 +50,7 @@ def browser():
 
 
 def write_quotes(prices: dict[str, float]) -> None:
-    from apps.core.redis import get_redis, redis_now_ts
-    from apps.market.quotes import Quote, write_quote
-
-    client = get_redis()
-    now = redis_now_ts(client)
-    pipe = client.pipeline()
-    for symbol, price in prices.items():
-        write_quote(pipe, Quote(symbol=symbol, price=price, bid=price - 0.01, ask=price + 0.01, volume=1000,
-                                ts=now, recv=now))
-    pipe.execute()
+    factories.write_quotes(prices, spread=0.01, volume=1000)
 
 
 def shot(page, name: str) -> None:
@@ -150,7 +127,7 @@ def test_new_player_bets_watches_the_race_and_sees_the_result(server, browser, t
         assert lifecycle.race_start(race_id=race.pk, now=race.starts_at)
         page.wait_for_selector("#race-head[data-state=running]")
         # Quotes go stale after 3 s here, so the stale marker shows once the test stops writing them.
-        engine = race_engine(MARKET_DATA_STALE_SECONDS="3")
+        engine = processes.race_engine(MARKET_DATA_STALE_SECONDS=3)
         try:
             page.wait_for_function("Number(document.getElementById('track').dataset.seq || -1) >= 1", timeout=20_000)
             before = page.evaluate(HORSES_JS)

@@ -96,12 +96,12 @@ def test_auth_forms_show_errors_in_place(client, player):
 
 
 def test_lobby_poll_costs_the_same_queries_however_many_races(client, races, django_assert_max_num_queries):
-    from tests.web.conftest import make_race
+    from tests.web.factories import WebRaceFactory
 
     with django_assert_max_num_queries(8):  # four sections, each with its entries and stocks
         client.get("/lobby/races/")
     for i in range(5):
-        make_race(state="open", title=f"Extra {i}")
+        WebRaceFactory(state="open", title=f"Extra {i}")
     with django_assert_max_num_queries(8):
         client.get("/lobby/races/")
 
