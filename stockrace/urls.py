@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("apps.points.api_urls")),
     path("", include("apps.leaderboards.api_urls")),
     path("", include("apps.badges.api_urls")),
+    path("", include("apps.botdetect.api_urls")),  # staff only: the fair-play review queue
     path("", include("apps.trading.api_urls")),
 ]
 

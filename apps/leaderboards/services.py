@@ -8,9 +8,11 @@ import logging
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Q
 
+from apps.accounts.eligibility import eligible_q
 from apps.core.redis import get_redis
 from apps.leaderboards import periods
 from apps.leaderboards.models import LeaderboardEntry
@@ -136,11 +138,40 @@ def leaderboard_sync_pending(*, race_ids: Iterable[int]) -> int:
 
 
 def leaderboard_remove_user(*, user_id: int) -> None:
-    """Take a player off every Redis board (bot detection calls this when it restricts one)."""
+    """Take a player off every Redis board at once (bot detection calls this when it restricts
+    one; PostgreSQL reads already leave restricted players out)."""
     client = get_redis()
     member = str(user_id)
+    pipe = client.pipeline(transaction=False)
     for key in client.scan_iter(match="lb:*", count=1000):
-        client.zrem(key, member)
+        if not (key.decode() if isinstance(key, bytes) else key).startswith("lb:synced:"):  # strings, not boards
+            pipe.zrem(key, member)
+    pipe.execute()
+
+
+def leaderboard_restore_user(*, user_id: int) -> int:
+    """Put a player cleared by staff back on the Redis boards that exist, from PostgreSQL (their
+    period totals and race standings); returns the boards written."""
+    user = get_user_model().objects.filter(pk=user_id).filter(eligible_q()).first()
+    if user is None:
+        return 0
+    client = get_redis()
+    rows = [(periods.redis_key(board, period), points) for board, period, points in
+            LeaderboardEntry.objects.filter(user_id=user_id).values_list("board", "period", "points")]
+    rows += [(periods.race_redis_key(race_id), points) for race_id, points in
+             RaceStanding.objects.filter(user_id=user_id).values_list("race_id", "points_won")]
+    pipe = client.pipeline(transaction=False)
+    for key, _ in rows:
+        pipe.exists(key)
+    present = pipe.execute() if rows else []
+    pipe = client.pipeline(transaction=False)
+    written = 0
+    for (key, points), exists in zip(rows, present):
+        if exists:  # a board Redis lost is rebuilt whole from PostgreSQL on demand
+            pipe.zadd(key, {str(user_id): points})
+            written += 1
+    pipe.execute()
+    return written
 
 
 def leaderboards_rebuild(*, progress: Callable[[str], None] | None = None) -> dict[str, int]:
