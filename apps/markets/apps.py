@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MarketsConfig(AppConfig):
+    name = "apps.markets"
+    label = "markets"
+    verbose_name = "Prediction markets"

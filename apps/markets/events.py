@@ -1,0 +1,60 @@
+"""Market events to WebSocket viewers, after the transaction commits.
+
+One pub/sub channel per market (apps.core.live_keys.MARKET_CHANNEL), published the way
+apps.core.events publishes race rooms (one script call: Redis time spliced in, then PUBLISH),
+so a market event reads like a room event:
+
+    {"type": "trade", "market": 7, "at": 1767225600.123456,
+     "data": {"seq": 42, "probabilities": ["0.54", "0.46"], "volume": 1200, "trades": [...]}}
+
+Types: ``opened``, ``trade`` (a trade with the stops it set off, or a liquidity add),
+``closed``, ``resolved``, ``cancelled``. Stop owners also get a personal ``market_stop`` event
+on /ws/me/, and paid players a ``market_payout``.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+
+from apps.core import events as core_events
+from apps.core import live_keys as keys
+from apps.core.events import dumps, user_event_on_commit
+from apps.markets.state import module_of
+
+TRADES_IN_EVENT = 20  # a cascade's first trades; the page reloads its tape for the rest
+
+
+def market_channel(market_id: int) -> str:
+    return keys.MARKET_CHANNEL.format(prefix=settings.REDIS_PUBSUB_PREFIX, id=int(market_id))
+
+
+def market_event_publish(*, market_id: int, event_type: str, payload: dict) -> str:
+    """Publish one market event now (prefer ``market_event_on_commit``); returns the JSON."""
+    core_events._check_type(event_type)
+    head = dumps({"type": event_type, "market": int(market_id)})[:-1] + ',"at":'
+    tail = ',"data":' + dumps(payload) + "}"
+    return core_events._publish([market_channel(market_id)], head, tail)
+
+
+def market_event_on_commit(market_id: int, event_type: str, payload: dict) -> None:
+    core_events._check_type(event_type)
+    transaction.on_commit(lambda: core_events._safely(market_event_publish, market_id=market_id,
+                                                      event_type=event_type, payload=payload))
+
+
+def trade_summary(trade) -> dict:
+    return {"seq": trade.seq, "kind": trade.kind, "outcome": trade.outcome, "shares": str(trade.shares),
+            "prob_after": [str(p) for p in trade.prob_after], "stop": trade.stop_id is not None,
+            "at": trade.created_at.isoformat()}
+
+
+def trade_events_on_commit(book) -> None:
+    """The market's new state with the trades one transaction wrote; the stop owners' news."""
+    market = book.market
+    probabilities = [str(p) for p in module_of(market.mechanism).probabilities(book.state)]
+    market_event_on_commit(market.pk, "trade", {
+        "seq": market.seq, "probabilities": probabilities, "volume": market.volume,
+        "trades": [trade_summary(t) for t in book.trades[:TRADES_IN_EVENT]], "count": len(book.trades)})
+    for stop_id, owner, state in book.stops_fired:
+        user_event_on_commit(owner, {"type": "market_stop", "market": market.pk, "stop": stop_id, "state": state,
+                                     "question": market.question}, background=True)
