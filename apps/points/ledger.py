@@ -32,6 +32,7 @@ held == -SUM(amount of hold entries) - SUM(amount of hold_release entries).
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -40,6 +41,7 @@ from django.db.backends.utils import CursorWrapper
 
 from apps.points.models import LedgerEntry, PointsAccount
 
+log = logging.getLogger(__name__)
 Kind = LedgerEntry.Kind
 MEMO_MAX = 200
 KEY_MAX = 160
@@ -50,6 +52,33 @@ HOLD_KEY_PREFIX = "hold:"
 HOLD_MEMO = "Held for fair-play review"
 # What a player is shown as their balance (their own views: held points included).
 SHOWN_BALANCE_SQL = "balance + held"
+
+
+# --------------------------------------------------------------------------- balance push
+
+
+def balances_push_on_commit(user_ids: Iterable[int]) -> None:
+    """After the surrounding transaction commits, tell each player's /ws/me/ their balance
+    (``{"type": "balance", "balance": N}``, the balance they are shown, read after the commit so
+    it is the newest). Every function here that moves points calls it, so no caller has to; the
+    bet statement is the exception: its ``bet_confirmed`` event carries the balance already."""
+    ids = sorted({int(u) for u in user_ids})
+    if ids:
+        transaction.on_commit(lambda: _balances_push(ids))
+
+
+def _balances_push(user_ids: list[int]) -> None:
+    from apps.core.events import user_event_publish_later
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT user_id, {SHOWN_BALANCE_SQL} FROM points_pointsaccount "
+                           "WHERE user_id = ANY(%s)", [user_ids])
+            rows = cursor.fetchall()
+        for user_id, balance in rows:
+            user_event_publish_later(user_id=user_id, payload={"type": "balance", "balance": int(balance)})
+    except Exception:  # noqa: BLE001 - after the commit: a lost push must not fail the caller
+        log.exception("balance push to %d players failed", len(user_ids))
 
 
 class InsufficientPoints(Exception):
@@ -135,6 +164,7 @@ def post(*, user_id: int, amount: int, kind: str, key: str, race_id: int | None 
         if existing is None:
             raise
         return existing, False
+    balances_push_on_commit([user_id])
     entry_id, balance_after, created_at = row
     entry = LedgerEntry(pk=entry_id, user_id=user_id, amount=amount, kind=kind, idempotency_key=key,
                         balance_after=balance_after, race_id=race_id, bet_id=bet_id, memo=memo,
@@ -190,6 +220,8 @@ def top_up(*, user_id: int, to: int, below: int, kind: str, key: str, memo: str 
             row = cursor.fetchone()
     except IntegrityError:
         return 0  # this key was credited before
+    if row:
+        balances_push_on_commit([user_id])
     return int(row[0]) if row else 0
 
 
@@ -273,7 +305,7 @@ _PER_USER_HELD = """SELECT user_id, SUM(credit) AS total, SUM(held) AS held FROM
         SELECT user_id, amount AS credit, 0::bigint AS held FROM inserted
         UNION ALL SELECT user_id, 0::bigint, amount FROM holds) x GROUP BY user_id"""
 _TOTALS = "SELECT (SELECT COUNT(*) FROM inserted), (SELECT COALESCE(SUM(amount), 0) FROM inserted), " \
-          "(SELECT COUNT(*) FROM credited), {held}"
+          "(SELECT COUNT(*) FROM credited), {held}, (SELECT array_agg(user_id) FROM credited)"
 _ROWS = "SELECT i.user_id, i.amount, i.idempotency_key, (SELECT COUNT(*) FROM credited), {held} FROM inserted i"
 _HELD_TOTAL = "(SELECT COALESCE(SUM(amount), 0) FROM holds)"
 
@@ -308,8 +340,10 @@ def credit_many(cursor: CursorWrapper, *, source_sql: str, params: dict | None =
         fetched = cursor.fetchall()
         credited = [(int(u), int(a), k) for u, a, k, _, _ in fetched]
         held = int(fetched[0][4]) if fetched else 0
+        balances_push_on_commit(u for u, _, _ in credited)
         return Credited(entries=len(credited), points=sum(a for _, a, _ in credited), rows=credited, held=held)
-    entries, points, _, held = cursor.fetchone()
+    entries, points, _, held, users = cursor.fetchone()
+    balances_push_on_commit(users or [])
     return Credited(entries=int(entries), points=int(points), held=int(held))
 
 
@@ -365,6 +399,8 @@ def _hold_move(sql: str, *, user_id: int, key: str, memo: str) -> int:
             row = cursor.fetchone()
     except IntegrityError:
         return 0  # this key moved the held points before
+    if row:
+        balances_push_on_commit([user_id])
     return int(row[0]) if row else 0
 
 
