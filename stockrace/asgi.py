@@ -12,13 +12,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-
-from stockrace.routing import websocket_urlpatterns  # noqa: E402
-from stockrace.servers import tune_twisted_http  # noqa: E402
-from stockrace.body_limit import BodyLimit  # noqa: E402
-from apps.bets.fastpath import BetFastPath  # noqa: E402
 from django.conf import settings  # noqa: E402
+
+from apps.bets.fastpath import BetFastPath  # noqa: E402
+from apps.core.ws import OriginPolicy  # noqa: E402
+from stockrace.body_limit import BodyLimit  # noqa: E402
+from stockrace.routing import websocket_urlpatterns  # noqa: E402
+from stockrace.servers import limit_daphne_websockets, tune_twisted_http  # noqa: E402
 
 # The bet POST of token-authenticated JSON clients skips Django's request machinery
 # (apps/bets/fastpath.py) unless BET_FAST_PATH is off; every other HTTP request goes to Django.
@@ -28,12 +28,15 @@ application = ProtocolTypeRouter(
     {
         # Every request body is capped (413) before anything reads it (stockrace/body_limit.py).
         "http": BodyLimit(http_app, settings.HTTP_MAX_BODY_BYTES),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Browsers' handshakes are held to ALLOWED_HOSTS; native clients send no Origin (apps/core/ws.py).
+        "websocket": OriginPolicy(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
 
-# Under daphne: Twisted's per-request Content-Type parsing memoised (stockrace/servers.py).
+# Under daphne: Twisted's per-request Content-Type parsing memoised, and a client's WebSocket
+# messages capped from their frame headers (stockrace/servers.py).
 tune_twisted_http()
+limit_daphne_websockets(max_message=settings.LIVE_WS_MAX_MESSAGE_BYTES, max_frame=settings.LIVE_WS_MAX_MESSAGE_BYTES)
 
 # Everything loaded so far (Django, apps, routes) lives as long as the process: move it out of
 # the collector's reach, so that a full collection in a process holding thousands of viewers

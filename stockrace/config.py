@@ -145,6 +145,18 @@ def parse_database_url(url: str, errors: list[str]) -> dict:
     }
 
 
+def proxy_ssl_header(value: str, errors: list[str]) -> tuple[str, str] | None:
+    """``X-Forwarded-Proto=https`` as Django's SECURE_PROXY_SSL_HEADER (HTTP_X_FORWARDED_PROTO, https)."""
+    if not value:
+        return None
+    name, sep, expected = value.partition("=")
+    name, expected = name.strip(), expected.strip()
+    if not sep or not name or not expected or not all(c.isalnum() or c == "-" for c in name):
+        errors.append(f"SECURE_PROXY_SSL_HEADER={value!r} must look like X-Forwarded-Proto=https")
+        return None
+    return "HTTP_" + name.upper().replace("-", "_"), expected
+
+
 def check_redis_url(url: str, errors: list[str]) -> None:
     scheme = urlsplit(url).scheme
     if scheme not in ("redis", "rediss", "unix"):

@@ -20,8 +20,11 @@ env = config.Env()
 # subprocesses started by tests inherit the choice through os.environ.
 TESTING = "pytest" in sys.modules or os.environ.get("STOCKRACE_TESTING") == "1"
 # The embedded stack is a developer's or a demo's machine: local-only defaults are acceptable
-# there. The launcher passes the flag to its children, which see DATABASE_URL already set.
-EMBEDDED = not os.environ.get("DATABASE_URL") or os.environ.get("STOCKRACE_EMBEDDED") == "1"
+# there. It runs only when asked: `make run` (the launcher), `make test` and
+# `python -m stockrace.embedded exec -- CMD` set STOCKRACE_EMBEDDED=1 for what they start (the
+# test suite may also use it). Anything else without DATABASE_URL stops with a message, instead of
+# a production server quietly booting an empty local database.
+EMBEDDED = env.bool("STOCKRACE_EMBEDDED", False)
 
 # ----------------------------------------------------------------------------- core
 DEBUG = env.bool("DEBUG", False)
@@ -33,6 +36,17 @@ if not SECRET_KEY:
         env.errors.append("SECRET_KEY is required when DEBUG is off (generate one with "
                           "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`)")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+# HTTPS, for a site served over TLS (all off by default: the embedded stack is plain HTTP).
+# SECURE_PROXY_SSL_HEADER is "Header-Name=value" (e.g. X-Forwarded-Proto=https), only behind a
+# proxy that sets the header itself; /healthz is never redirected (container health checks).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 0, min=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", False)
+SECURE_PROXY_SSL_HEADER = config.proxy_ssl_header(env.str("SECURE_PROXY_SSL_HEADER", ""), env.errors)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
 HTTP_PORT = env.int("HTTP_PORT", 8000, min=1, max=65535)
 SITE_URL = env.str("SITE_URL", f"http://127.0.0.1:{HTTP_PORT}")
@@ -44,16 +58,23 @@ from apps.core.net import parse_networks as _parse_networks  # noqa: E402  (no D
 _parse_networks(TRUSTED_PROXIES, env.errors)
 
 # ----------------------------------------------------------------------------- services
-# With DATABASE_URL / REDIS_URL unset, a real PostgreSQL and Redis are started under ./var/.
+# With DATABASE_URL / REDIS_URL unset, a real PostgreSQL and Redis are started under ./var/ when
+# the embedded stack was asked for; otherwise the missing URL is an error.
 _embedded_urls = {}
-if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
+_missing_urls = [name for name in ("DATABASE_URL", "REDIS_URL") if not os.environ.get(name)]
+if _missing_urls and (EMBEDDED or TESTING):
     from stockrace import embedded
 
     _embedded_urls = embedded.export_urls()
+elif _missing_urls:
+    env.errors.append(f"{' and '.join(_missing_urls)} {'is' if len(_missing_urls) == 1 else 'are'} not set: point "
+                      "them at your PostgreSQL and Redis, or on a developer machine ask for the embedded servers "
+                      "(`make run`, `make test`, `python -m stockrace.embedded exec -- CMD`, or STOCKRACE_EMBEDDED=1)")
 
 DATABASE_URL = env.str("DATABASE_URL", "")
 REDIS_URL = env.str("REDIS_URL", "")
-config.check_redis_url(REDIS_URL, env.errors)
+if REDIS_URL:
+    config.check_redis_url(REDIS_URL, env.errors)
 REDIS_TEST_DB = env.int("REDIS_TEST_DB", 15, min=1, max=15)
 if TESTING:
     REDIS_URL = config.redis_url_with_db(REDIS_URL, REDIS_TEST_DB)
@@ -64,7 +85,7 @@ REDIS_PUBSUB_PREFIX = env.str("REDIS_PUBSUB_PREFIX", f"t{REDIS_TEST_DB}:" if TES
 if TESTING:
     os.environ["REDIS_PUBSUB_PREFIX"] = REDIS_PUBSUB_PREFIX  # servers started by tests agree
 
-DATABASES = {"default": config.parse_database_url(DATABASE_URL, env.errors)}
+DATABASES = {"default": config.parse_database_url(DATABASE_URL, env.errors) if DATABASE_URL else {}}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", 0, min=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Prepared statements on: never automatically (client-side binding stays Django's default), only
@@ -127,6 +148,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",  # rotated and revoked refresh tokens (apps/accounts/tokens.py)
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
@@ -222,7 +244,7 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING or EMBEDDED
 # ----------------------------------------------------------------------------- API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "apps.accounts.tokens.RevocableJWTAuthentication",  # simplejwt, minus tokens revoked by a password change
         "rest_framework.authentication.SessionAuthentication",  # pages: session cookie + CSRF
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -271,6 +293,9 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", 15, min=1)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", 7, min=1)),
     "SIGNING_KEY": SECRET_KEY,
+    # Every refresh returns a new refresh token and blacklists the one it used (token_blacklist).
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
     # Token login grants the daily login bonus, like a session login does.
     "TOKEN_OBTAIN_SERIALIZER": "apps.points.jwt.TokenObtainPairWithBonusSerializer",
 }
@@ -344,6 +369,17 @@ LIVE_WS_MAX_BUFFER_BYTES = env.int("LIVE_WS_MAX_BUFFER_BYTES", 65536, min=1024)
 # Threads (the event loop's included) that send one fan-out batch to a process's viewers
 # (apps/live/fanout.py): socket sends release the GIL, so two use both cores.
 LIVE_WS_SEND_THREADS = env.int("LIVE_WS_SEND_THREADS", 2, min=1, max=8)
+# The hub's direct socket writes under daphne (apps/core/backpressure.DirectSocket); off: every
+# frame goes through Twisted's buffered write.
+LIVE_WS_DIRECT_WRITES = env.bool("LIVE_WS_DIRECT_WRITES", True)
+# What a client may send on any /ws/ socket: the largest message (daphne refuses a bigger one
+# from its frame header, close 1009: stockrace/servers.py) and how many a second (a token
+# bucket of LIVE_WS_CLIENT_BURST; faster: close 4429).
+LIVE_WS_MAX_MESSAGE_BYTES = env.int("LIVE_WS_MAX_MESSAGE_BYTES", 65536, min=1024, max=16 * 1024 * 1024)
+LIVE_WS_CLIENT_RATE = env.float("LIVE_WS_CLIENT_RATE", 10.0, min=0.1)
+LIVE_WS_CLIENT_BURST = env.int("LIVE_WS_CLIENT_BURST", 30, min=1)
+# Seconds a /ws/me/ socket opened without credentials has to send {"type":"auth","token":...}.
+LIVE_WS_AUTH_SECONDS = env.float("LIVE_WS_AUTH_SECONDS", 10.0, min=0.5, max=120)
 
 # ----------------------------------------------------------------------------- game rules
 SIGNUP_BONUS = env.int("SIGNUP_BONUS", 1000, min=0)

@@ -2,9 +2,11 @@ from django.urls import path
 from rest_framework_simplejwt.views import TokenRefreshView
 
 from apps.accounts.api import RegisterView, TokenLoginView
+from apps.accounts.tokens_api import WsTicketView
 
 urlpatterns = [
     path("register/", RegisterView.as_view(), name="api-register"),
     path("token/", TokenLoginView.as_view(), name="api-token"),
     path("token/refresh/", TokenRefreshView.as_view(), name="api-token-refresh"),
+    path("ws-ticket/", WsTicketView.as_view(), name="api-ws-ticket"),
 ]

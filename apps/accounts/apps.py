@@ -8,3 +8,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from apps.accounts import signals  # noqa: F401 - session logins reach the login hooks
+        from apps.accounts import tokens  # noqa: F401 - a password change revokes the account's tokens

@@ -7,6 +7,9 @@ Client messages: ``{"action": "subscribe", "symbols": ["AAPL", "MSFT"]}`` and
 ``{"type": "quotes", "data": [quote, ...]}`` at most every 100 ms with the latest quote of
 each watched symbol that changed. A quote is ``{symbol, price, bid, ask, volume, ts, recv}``.
 A bad message gets ``{"type": "error", "error": {"code", "message"}}``; the socket stays open.
+A client sending faster than LIVE_WS_CLIENT_RATE is closed with 4429. A client that stops
+reading gets nothing more while the server holds LIVE_WS_MAX_BUFFER_BYTES for it, then the
+latest quote of each symbol that changed meanwhile (quote_hub.py).
 """
 from __future__ import annotations
 
@@ -16,6 +19,10 @@ import time
 import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from apps.core.backpressure import outbound_probe, unwrap_send
+from apps.core.ws import CLOSE_TOO_FAST, MessageRate
 
 from apps.feed.quote_hub import get_hub
 from apps.market.models import Stock
@@ -55,9 +62,16 @@ class QuotesConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.symbols: set[str] = set()
         self.hub = get_hub()
+        self.rate = MessageRate()
+        self.probe = outbound_probe(unwrap_send(self.base_send))
         await self.accept()
 
+    def backed_up(self) -> bool:
+        """True while the server holds more unsent bytes for this socket than the limit."""
+        return self.probe is not None and self.probe() > settings.LIVE_WS_MAX_BUFFER_BYTES
+
     async def disconnect(self, code):
+        self.hub.forget(self)
         if self.symbols:
             await self.hub.unwatch(self, list(self.symbols))
             self.symbols.clear()
@@ -66,6 +80,8 @@ class QuotesConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=orjson.dumps({"type": "error", "error": {"code": code, "message": message}}).decode())
 
     async def receive(self, text_data=None, bytes_data=None):
+        if not self.rate.allow():
+            return await self.close(code=CLOSE_TOO_FAST)
         raw = text_data if text_data is not None else bytes_data
         if raw is None or len(raw) > MAX_MESSAGE_BYTES:
             return await self.error("bad_message", f"Send a JSON object of at most {MAX_MESSAGE_BYTES} bytes.")

@@ -7,6 +7,11 @@ frame with the latest quote of each of its symbols that changed: at most 10 upda
 second per symbol per client, conflated (the latest price wins), whatever the feed's rate.
 The cost of a quote is one decode per process, not one message per client; see
 docs/ARCHITECTURE-feed.md for why this beats a channel-layer group per symbol.
+
+Backpressure, like the race rooms' (apps/core/backpressure.py): a client whose socket holds more
+than LIVE_WS_MAX_BUFFER_BYTES unsent in the server gets nothing this round; the hub keeps only
+the names of its symbols that changed (at most the 50 it watches) and sends their latest quotes
+once the socket drains. A client that stops reading costs the server that buffer and a set.
 """
 from __future__ import annotations
 
@@ -32,6 +37,8 @@ class QuoteHub:
         self.watchers: dict[str, set] = {}
         self.latest: dict[str, str] = {}  # symbol -> the JSON the worker published, sent as is
         self.dirty: set[str] = set()
+        self.held: dict = {}  # backed-up client -> symbols that changed since its last frame
+        self.held_rounds = 0  # rounds a client was skipped for being backed up (cumulative)
         self.tasks: list[asyncio.Task] = []
         self._lock = asyncio.Lock()
 
@@ -62,6 +69,9 @@ class QuoteHub:
                     gone.append(symbol)
             if gone and self.pubsub.connection is not None:
                 await self.pubsub.unsubscribe(*(CHANNEL_PREFIX + s for s in gone))
+
+    def forget(self, client) -> None:
+        self.held.pop(client, None)
 
     async def close(self) -> None:
         """Stop the hub's tasks and its Redis connection (at loop shutdown, and in tests)."""
@@ -95,17 +105,21 @@ class QuoteHub:
     async def _fan_out(self) -> None:
         while True:
             await asyncio.sleep(FANOUT_SECONDS)
-            if not self.dirty:
+            if not self.dirty and not self.held:
                 continue
             dirty, self.dirty = self.dirty, set()
-            frames: dict = {}
+            changed, self.held = self.held, {}
             for symbol in dirty:
-                payload = self.latest.get(symbol)
-                if payload is None:
-                    continue
                 for client in self.watchers.get(symbol, ()):
-                    frames.setdefault(client, []).append(payload)
-            for client, payloads in frames.items():
+                    changed.setdefault(client, set()).add(symbol)
+            for client, symbols in changed.items():
+                if client.backed_up():
+                    self.held[client] = symbols
+                    self.held_rounds += 1
+                    continue
+                payloads = [self.latest[s] for s in symbols if s in self.latest and client in self.watchers.get(s, ())]
+                if not payloads:
+                    continue
                 try:
                     await client.send_quotes(payloads)
                 except Exception as exc:  # one closed socket must not stop the others' updates

@@ -6,11 +6,15 @@ in docs/ARCHITECTURE-live.md.
 """
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from apps.core import live_keys as keys
-from apps.live.auth import scope_user_id
+from apps.core.ws import CLOSE_TOO_FAST, MessageRate
+from apps.live.auth import scope_user_id, token_user_id
 from apps.live.hub import get_hub
 from apps.live.snapshots import cached_room_state, race_snapshot
 
@@ -27,6 +31,7 @@ class _HubConsumer(AsyncWebsocketConsumer):
 
     viewer = None
     channel = None
+    rate = None
 
     async def _join(self, channel: str):
         self.hub = get_hub()
@@ -39,12 +44,22 @@ class _HubConsumer(AsyncWebsocketConsumer):
             await self.hub.leave(self.channel, self.viewer, self.kind)
 
     async def receive(self, text_data=None, bytes_data=None):
-        # Clients may ping; anything else is ignored (the rooms are read-only).
+        # Clients may ping; anything else is ignored (the rooms are read-only). The server caps a
+        # message's size (stockrace/servers.py); a client talking too fast is closed with 4429.
+        if self.rate is None:
+            self.rate = MessageRate()
+        if not self.rate.allow():
+            await self.close(code=CLOSE_TOO_FAST)
+            return
         try:
             message = orjson.loads(text_data or bytes_data or b"null")
         except orjson.JSONDecodeError:
             return
-        if isinstance(message, dict) and message.get("type") == "ping":
+        if isinstance(message, dict):
+            await self.on_message(message)
+
+    async def on_message(self, message: dict) -> None:
+        if message.get("type") == "ping":
             await self.send(text_data='{"type":"pong"}')
 
 
@@ -71,16 +86,46 @@ class RaceRoomConsumer(_HubConsumer):
 
 
 class MeConsumer(_HubConsumer):
-    """The signed-in player's own events; anonymous sockets are closed with 4401."""
+    """The signed-in player's own events. Who it is comes from the handshake (apps/live/auth.py)
+    or from a first message ``{"type": "auth", "token": ...}`` sent within
+    LIVE_WS_AUTH_SECONDS; otherwise the socket is closed with 4401."""
 
     kind = "me"
+    user_id = None
+    _auth_timer = None
 
     async def connect(self):
         user_id = await scope_user_id(self.scope)
         await self.accept()
-        if user_id is None:
+        if user_id is not None:
+            await self._start(user_id)
+        else:
+            self._auth_timer = asyncio.get_running_loop().call_later(
+                settings.LIVE_WS_AUTH_SECONDS, lambda: asyncio.ensure_future(self._auth_timeout()))
+
+    async def _auth_timeout(self):
+        if self.user_id is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
+
+    async def _start(self, user_id: int) -> None:
+        self.user_id = user_id
         await self._join(keys.user_channel(user_id))
         await self.send(text_data=orjson.dumps({"type": "hello", "user": user_id}).decode())
         await self.viewer.start(frame_floor=0)
+
+    async def on_message(self, message: dict) -> None:
+        if self.user_id is not None:
+            return await super().on_message(message)
+        if message.get("type") != "auth":
+            return await self.close(code=CLOSE_UNAUTHENTICATED)
+        if self._auth_timer is not None:
+            self._auth_timer.cancel()
+        user_id = await token_user_id(message.get("token"))
+        if user_id is None:
+            return await self.close(code=CLOSE_UNAUTHENTICATED)
+        await self._start(user_id)
+
+    async def disconnect(self, code):
+        if self._auth_timer is not None:
+            self._auth_timer.cancel()
+        await super().disconnect(code)

@@ -68,6 +68,8 @@ class Hub:
         self._started: asyncio.Future | None = None
         self._drain_wakeup = asyncio.Event()
         self.sender = ParallelSender(getattr(settings, "LIVE_WS_SEND_THREADS", SEND_THREADS))
+        self.direct_writes = settings.LIVE_WS_DIRECT_WRITES  # the switch of the direct path below
+        self.direct_sends = 0  # messages that went out whole by a direct send() (cumulative)
         self._outbox: deque[tuple[str, Outgoing]] = deque()  # received, not yet fanned out
         self._outbox_ready = asyncio.Event()
         self._flushing = asyncio.Lock()  # one flush at a time: messages leave in arrival order
@@ -108,7 +110,10 @@ class Hub:
                 log.warning("hub: closing a Redis connection timed out")
 
     def new_viewer(self, send) -> Viewer:
-        return Viewer(send, limit=self.limit, on_backlog=self._on_backlog)
+        viewer = Viewer(send, limit=self.limit, on_backlog=self._on_backlog)
+        if not self.direct_writes:
+            viewer.direct = None  # LIVE_WS_DIRECT_WRITES off: always the ordered, buffered path
+        return viewer
 
     # -- membership
     async def join(self, channel: str, viewer: Viewer, kind: str) -> None:
@@ -265,6 +270,7 @@ class Hub:
         for i, viewer in enumerate(viewers):
             out = outs[i]
             if results[i] == len(wires[i]):
+                self.direct_sends += 1
                 if out.seq is not None:
                     viewer.frame_floor = out.seq
             else:
@@ -303,7 +309,8 @@ class Hub:
         return {"race_viewers": self.counts["race"], "me_sockets": self.counts["me"],
                 "total": self.counts["race"] + self.counts["me"],
                 "races": sum(1 for c in self.rooms if keys.race_id_of(c) is not None),
-                "backlogged": len(self.backlogged), "conflated": conflated, "pid": os.getpid(),
+                "backlogged": len(self.backlogged), "conflated": conflated, "direct_sends": self.direct_sends,
+                "pid": os.getpid(),
                 "fanout_ms_max": round(self.fanout_ms_max, 2)}
 
     async def report_health(self) -> None:

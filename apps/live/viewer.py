@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import deque
 
-from apps.live.backpressure import Send, direct_socket, outbound_probe, prepared_sender, unwrap_send, ws_text_frame
+from apps.core.backpressure import Send, direct_socket, outbound_probe, prepared_sender, unwrap_send, ws_text_frame
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ from channels.testing import WebsocketCommunicator
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
 # Transactional tests flush only these apps' tables: much faster than a flush of every table.
 LIVE_APPS = ["apps.live", "apps.races", "apps.market", "apps.accounts", "apps.points", "apps.bets",
-             "django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions"]
+             "django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions",
+             "rest_framework_simplejwt.token_blacklist"]
 transactional = pytest.mark.django_db(transaction=True, available_apps=LIVE_APPS)
 
 

@@ -1,5 +1,8 @@
 """How many bytes the ASGI server still holds for one WebSocket, when the server lets us see it.
 
+In core because both hubs use it: the race rooms (apps/live/viewer.py) and the quotes
+(apps/feed/quote_hub.py).
+
 ASGI has no back-pressure signal for ``websocket.send``: daphne (Twisted) appends every
 message to the connection's user-space write buffer, which grows without bound when the
 client stops reading. To conflate frames for such a viewer we need that buffer's size, so
