@@ -1,10 +1,10 @@
 """Plumbing the benchmarks share: a fresh database of their own on the app's PostgreSQL,
 daphne servers on free ports, and a process's CPU time. Benchmarks run as
-``python bench/NAME.py``, so this module is importable as ``_support``."""
+``python bench/NAME.py``, so this module is importable as ``_support``. The database URL, the
+ports and the server processes come from tests/support, as for the tests."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +13,9 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
+
+from tests.support import processes  # noqa: E402 - after the repository root is on sys.path
+from tests.support.env import database_url, free_ports  # noqa: E402,F401 - free_ports: for the benches
 
 
 def use_app_services() -> None:
@@ -25,69 +28,28 @@ def use_app_services() -> None:
 
 def recreate_database(name: str) -> str:
     """Drop and create database ``name`` on the app's PostgreSQL server; return its URL."""
-    from urllib.parse import urlsplit, urlunsplit
-
     import psycopg
 
     from stockrace import config
 
     use_app_services()
-    app_url = os.environ["DATABASE_URL"]
-    db = config.parse_database_url(app_url, [])
+    db = config.parse_database_url(os.environ["DATABASE_URL"], [])
     conninfo = psycopg.conninfo.make_conninfo(dbname="postgres", user=db["USER"] or None,
                                               password=db["PASSWORD"] or None, host=db["HOST"] or None,
                                               port=db["PORT"] or None)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
-    return urlunsplit(urlsplit(app_url)._replace(path=f"/{name}"))
-
-
-def free_ports(count: int, ports: range) -> list[int]:
-    found = []
-    for port in ports:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        found.append(port)
-        if len(found) == count:
-            return found
-    raise SystemExit(f"not enough free ports in {ports.start}-{ports.stop - 1}")
-
-
-def server_command(server: str, port: int, *, quiet: bool = False) -> list[str]:
-    """The command line of one ASGI server process on 127.0.0.1:``port`` (daphne or uvicorn)."""
-    if server == "uvicorn":  # uvloop + httptools; requirements-dev only
-        return [sys.executable, "-m", "uvicorn", "stockrace.asgi:application", "--host", "127.0.0.1",
-                "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
-                "--ws-per-message-deflate", "false", "--no-access-log", *(["--log-level", "warning"] if quiet else [])]
-    return [sys.executable, "-m", "daphne", *(["-v", "0"] if quiet else []), "-b", "127.0.0.1", "-p", str(port),
-            "stockrace.asgi:application"]
+    return database_url({**db, "NAME": name})
 
 
 def start_daphne(count: int, env: dict, ports: range, *, quiet: bool = False, server: str = "daphne"
-                 ) -> tuple[list[int], list[subprocess.Popen]]:
-    """``count`` ASGI server processes (daphne unless ``server`` says uvicorn) serving the app, each
-    on a free port of ``ports``, once all accept."""
-    chosen = free_ports(count, ports)
-    procs = [subprocess.Popen(server_command(server, p, quiet=quiet), cwd=BASE_DIR, env=env,
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for p in chosen]
-    deadline = time.monotonic() + 90
-    for port, proc in zip(chosen, procs):
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"{server} on port {port} exited with {proc.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"{server} on port {port} did not start")
-                time.sleep(0.1)
-    return chosen, procs
+                 ) -> tuple[list[int], processes.Processes]:
+    """``count`` ASGI server processes (daphne unless ``server`` says uvicorn) serving the app with
+    environment ``env``, each on a free port of ``ports``, once all answer HTTP (tests/support).
+    Stop them with ``.stop()``."""
+    servers = processes.daphnes(count, ports=ports, env=env, quiet=quiet, server=server, output=subprocess.DEVNULL)
+    return servers.ports, servers
 
 
 def cpu_seconds(pid: int) -> float:

@@ -60,17 +60,18 @@ def django_setup(database_url: str | None = None) -> None:
 
 
 def seed(players: int, races: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Players with 1,000 points (signup entries) and open races; returns (tokens, [(race_id, symbols)])."""
+    """Players with 1,000 points (signup entries, through the ledger module) and open races; returns (tokens, [(race_id, symbols)])."""
     from datetime import timedelta
 
     from django.contrib.auth import get_user_model
-    from django.db import transaction
+    from django.db import connection, transaction
     from rest_framework_simplejwt.tokens import AccessToken
 
     from apps.bets.services import race_odds_publish
     from apps.core.redis import get_redis, redis_now
     from apps.market.models import Stock
-    from apps.points.models import LedgerEntry, PointsAccount
+    from apps.points import ledger
+    from apps.points.models import PointsAccount
     from apps.races.models import Race
     from apps.races.services import race_create
 
@@ -81,10 +82,13 @@ def seed(players: int, races: int) -> tuple[list[str], list[tuple[int, list[str]
         for i, symbol in enumerate(symbols):
             Stock.objects.create(symbol=symbol, name=symbol, sector="Technology", reference_price=100 + i)
         users = User.objects.bulk_create(User(username=f"bench{i:05d}", password="!") for i in range(players))
-        PointsAccount.objects.bulk_create(PointsAccount(user=u, balance=1000) for u in users)
-        LedgerEntry.objects.bulk_create(LedgerEntry(user=u, amount=1000, kind="signup_bonus",
-                                                    idempotency_key=f"signup:{u.pk}", balance_after=1000)
-                                        for u in users)
+        PointsAccount.objects.bulk_create(PointsAccount(user=u) for u in users)
+        with connection.cursor() as cursor:  # the signup bonus, through the ledger in one statement
+            ledger.lock_accounts(cursor, user_ids=[u.pk for u in users])
+            ledger.credit_many(cursor, source_sql="""
+                SELECT user_id, 1000 AS amount, 'signup:' || user_id AS key, NULL::bigint AS bet_id, NULL::text AS memo
+                FROM points_pointsaccount WHERE user_id = ANY(%(users)s)""", params={"users": [u.pk for u in users]},
+                               kind=ledger.Kind.SIGNUP_BONUS, memo="bench")
     starts_at = redis_now() + timedelta(hours=2)
     race_list = []
     for r in range(races):
@@ -177,7 +181,7 @@ def client_process(index: int, ports: list[int], tokens: list[str], races: list,
 # --------------------------------------------------------------------------- main
 
 
-def run_phase(args, ports: list[int], servers: list[subprocess.Popen], tokens: list[str], races: list,
+def run_phase(args, ports: list[int], servers: list, tokens: list[str], races: list,
               baseline: bool) -> dict:
     """One measured load phase against the running servers; returns the merged client stats."""
     queue: mp.Queue = mp.Queue()
@@ -341,10 +345,7 @@ def main() -> int:
         bets = run_phase(args, ports, servers, tokens, races, baseline=False)
         floor = run_phase(args, ports, servers, tokens, races, baseline=True) if args.baseline else None
     finally:
-        for p in servers:
-            p.terminate()
-        for p in servers:
-            p.wait(timeout=20)
+        servers.stop()
     service = None
     if args.service:
         from django.contrib.auth import get_user_model

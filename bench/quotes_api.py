@@ -132,10 +132,7 @@ def main() -> int:
             c.join()
         server_used = sum(cpu_seconds(pid) - before for pid, before in server_cpu.items())
     finally:
-        for proc in servers:
-            proc.terminate()
-        for proc in servers:
-            proc.wait(timeout=30)
+        servers.stop()
     ok = sum(r["ok"] for r in results)
     latencies = [x for r in results for x in r["latencies"]]
     errors: dict = {}

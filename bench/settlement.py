@@ -6,9 +6,10 @@
 What it does:
 1. creates a database of its own (``bench_races_settlement``, dropped and created afresh on the
    app's PostgreSQL server) and migrates it; Redis is database 5 of the app's server;
-2. creates, set-based, ``--players`` funded players (a ledger entry each), a 6-stock race in
-   ``calculating`` with its results locked, and ``--bets`` bets (60 % winner, 30 % bracket,
-   10 % podium, placed over the betting window) with their stake ledger entries;
+2. creates, set-based, ``--players`` players, a 6-stock race in ``calculating`` with its results
+   locked, and ``--bets`` bets (60 % winner, 30 % bracket, 10 % podium, placed over the betting
+   window); each player is funded through the ledger module (``credit_many``: one entry of
+   100,000 points less their stakes, as if bet placement had debited them);
 3. times ``apps.races.settlement.race_settle`` — the one settlement transaction (claim, account
    locks, one statement scoring and updating every bet, payouts, streaks, race standings,
    commit), with per-statement wall and CPU time — and, separately, the after-commit leaderboard task (period totals re-summed from
@@ -56,6 +57,7 @@ def populate(bets: int, players: int) -> int:
 
     from apps.core.redis import redis_now
     from apps.market.models import Stock
+    from apps.points import ledger
     from apps.races.models import Race, RaceEntry
     from apps.races.services import race_create
 
@@ -79,10 +81,6 @@ def populate(bets: int, players: int) -> int:
             FROM generate_series(1, %s) g""", [players])
         c.execute("INSERT INTO points_pointsaccount (user_id, balance, updated_at) "
                   "SELECT id, 0, now() FROM accounts_user WHERE username LIKE 'bench-%%'")
-        c.execute("""
-            INSERT INTO points_ledgerentry (user_id, amount, kind, idempotency_key, balance_after, memo, created_at)
-            SELECT user_id, 100000, 'adjustment', 'bench-fund:' || user_id, 100000, 'bench', now()
-            FROM points_pointsaccount""")
         c.execute(f"""
             WITH u AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM accounts_user
                        WHERE username LIKE 'bench-%%'),
@@ -103,15 +101,15 @@ def populate(bets: int, players: int) -> int:
                    %(opens)s + make_interval(secs => (g %% 300)), 'open', 0
             FROM g JOIN u ON u.n = g.g %% %(players)s""",
                   {"bets": bets, "race": race.pk, "opens": race.betting_opens_at, "players": players})
-        c.execute("""
-            INSERT INTO points_ledgerentry (user_id, amount, kind, idempotency_key, balance_after, race_id, bet_id,
-                                            memo, created_at)
-            SELECT user_id, -stake, 'stake', 'bet:' || id || ':stake', 0, race_id, id, 'bench', now()
-            FROM bets_bet WHERE race_id = %s""", [race.pk])
-        c.execute("""
-            UPDATE points_pointsaccount a SET balance = s.total
-            FROM (SELECT user_id, SUM(amount) AS total FROM points_ledgerentry GROUP BY user_id) s
-            WHERE a.user_id = s.user_id""")
+        # Funded through the ledger as if bet placement had already debited the stakes: one
+        # entry per player of 100,000 points less what their bets staked.
+        ledger.lock_accounts(c, user_ids_sql="SELECT user_id FROM points_pointsaccount")
+        ledger.credit_many(c, source_sql="""
+            SELECT a.user_id, 100000 - COALESCE(s.staked, 0) AS amount, 'bench-fund:' || a.user_id AS key,
+                   NULL::bigint AS bet_id, NULL::text AS memo
+            FROM points_pointsaccount a
+            LEFT JOIN (SELECT user_id, SUM(stake) AS staked FROM bets_bet WHERE race_id = %(race)s GROUP BY user_id) s
+              ON s.user_id = a.user_id""", params={"race": race.pk}, kind=ledger.Kind.ADJUSTMENT, memo="bench")
         c.execute("ANALYZE")
     return race.pk
 

@@ -17,28 +17,15 @@ import json
 import multiprocessing
 import resource
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 
 import ws_setup
 
+from tests.support import processes
+
 PORT0 = 8720
-
-
-def _wait_port(port, proc, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"server on {port} exited ({proc.returncode})")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.3)
-    sys.exit(f"server on {port} did not start")
 
 
 def _cpu(proc) -> float:
@@ -89,26 +76,17 @@ def main():
 
     connection.close()
 
-    bin_dir = ws_setup.BASE_DIR / ".venv" / "bin"
     # A listen backlog above Twisted's default 50, so thousands of viewers can connect at once.
-    prefix = lambda i: [sys.executable, "-m", "cProfile", "-o", f"{args.profile}/server{i}.prof"] if args.profile else []
-    def server_cmd(i):
-        if args.server == "uvicorn":
-            return [str(bin_dir / "uvicorn"), "stockrace.asgi:application", "--host", "127.0.0.1",
-                    "--port", str(PORT0 + i), "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
-                    "--ws-per-message-deflate", "false", "--no-access-log", "--backlog", "4096", "--log-level", "warning"]
-        return [str(bin_dir / "daphne"), "-e", f"tcp:port={PORT0 + i}:interface=127.0.0.1:backlog=4096",
-                *(["--websocket_connect_timeout", str(args.connect_timeout)] if args.connect_timeout else []),
-                "-v", "0", "stockrace.asgi:application"]
-
-    servers = [subprocess.Popen([*prefix(i), *server_cmd(i)], cwd=ws_setup.BASE_DIR, env=env)
-               for i in range(args.servers)]
-    engine = subprocess.Popen([sys.executable, "manage.py", "run_race_engine"], cwd=ws_setup.BASE_DIR, env=env)
+    prefix = lambda i: (sys.executable, "-m", "cProfile", "-o", f"{args.profile}/server{i}.prof") if args.profile else ()
+    extra = ("--websocket_connect_timeout", str(args.connect_timeout)) if args.connect_timeout and args.server == "daphne" else ()
+    servers = [processes.daphne(PORT0 + i, env=env, server=args.server, backlog=4096, extra=extra, prefix=prefix(i),
+                                output=processes.INHERIT, wait=False) for i in range(args.servers)]
+    engine = processes.race_engine(env=env, output=processes.INHERIT, wait=False)
     procs = [*servers, engine]
     clients = []
     try:
-        for i, server in enumerate(servers):
-            _wait_port(PORT0 + i, server)
+        for server in servers:
+            server.wait_until(processes.http_answers(server.port), timeout=90, what="answering HTTP")
         targets = [(PORT0 + v % args.servers, race_ids[(v // args.servers) % len(race_ids)])
                    for v in range(args.viewers)]
         ctx = multiprocessing.get_context("fork")
@@ -142,13 +120,7 @@ def main():
             parent.send("stop")
         results = [parent.recv() for _, parent in clients]
     finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        processes.Processes(procs).stop()
         for proc, _ in clients:
             proc.terminate()
 

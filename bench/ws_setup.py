@@ -31,23 +31,11 @@ def setup_django():
     return connection
 
 
-def database_url() -> str:
-    from urllib.parse import quote
-
-    from django.db import connection
-
-    s = connection.settings_dict
-    auth = quote(s["USER"]) + (":" + quote(s["PASSWORD"]) if s["PASSWORD"] else "")
-    host = s["HOST"] or ""
-    if host.startswith("/"):
-        return f"postgresql://{auth}@/{s['NAME']}?host={quote(host)}" + (f"&port={s['PORT']}" if s["PORT"] else "")
-    return f"postgresql://{auth}@{host}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 def child_env() -> dict:
-    from django.conf import settings
+    """The servers' and engine's environment: this bench database and Redis db (tests/support)."""
+    from tests.support.env import child_env as support_child_env
 
-    return dict(os.environ, DATABASE_URL=database_url(), REDIS_URL=settings.REDIS_URL, PYTHONUNBUFFERED="1")
+    return support_child_env()
 
 
 def create_races(count: int, stocks_per_race: int = 5, symbols: int = 200) -> list[int]:
