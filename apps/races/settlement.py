@@ -150,16 +150,16 @@ ON CONFLICT (user_id) DO UPDATE SET
     best = GREATEST(s.best, CASE WHEN EXCLUDED.current = 1 THEN s.current + 1 ELSE 0 END),
     last_race_id = EXCLUDED.last_race_id, updated_at = now()
 """
-# The per-race leaderboard counts only real players. It is the truth the global, weekly and
+# The per-race leaderboard counts only eligible players (apps.accounts.eligibility). It is the truth the global, weekly and
 # monthly boards are summed from (apps.leaderboards.services.leaderboard_sync_race, after commit).
-STANDINGS_SQL = """
+STANDINGS_SQL = f"""
 INSERT INTO races_racestanding (race_id, user_id, points_won, staked, bets, wins, rank)
 SELECT %(race_id)s, a.user_id, a.points, a.staked, a.bets, a.wins,
        RANK() OVER (ORDER BY a.points DESC)
 FROM (SELECT user_id, SUM(payout) AS points, SUM(stake) AS staked, COUNT(*) AS bets,
              COUNT(*) FILTER (WHERE payout > 0) AS wins
       FROM settle_bet GROUP BY user_id) a
-JOIN accounts_user u ON u.id = a.user_id AND NOT u.is_house AND NOT u.is_shadow_restricted
+JOIN accounts_user u ON u.id = a.user_id AND {eligible_sql('u')}
 ON CONFLICT (race_id, user_id) DO NOTHING
 """
 
