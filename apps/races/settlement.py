@@ -150,8 +150,8 @@ ON CONFLICT (user_id) DO UPDATE SET
     best = GREATEST(s.best, CASE WHEN EXCLUDED.current = 1 THEN s.current + 1 ELSE 0 END),
     last_race_id = EXCLUDED.last_race_id, updated_at = now()
 """
-# The per-race leaderboard counts only eligible players (apps.accounts.eligibility). It is the truth the global, weekly and
-# monthly boards are summed from (apps.leaderboards.services.leaderboard_sync_race, after commit).
+# The per-race leaderboard counts only eligible players (apps.accounts.eligibility). It is the
+# truth the global, weekly and monthly boards are summed from (after commit).
 STANDINGS_SQL = f"""
 INSERT INTO races_racestanding (race_id, user_id, points_won, staked, bets, wins, rank)
 SELECT %(race_id)s, a.user_id, a.points, a.staked, a.bets, a.wins,
