@@ -1,9 +1,11 @@
 """Embedded PostgreSQL and Redis for machines where DATABASE_URL / REDIS_URL are unset.
 
 Both servers live under ``./var/`` (or ``$STOCKRACE_VAR_DIR``) and keep their data there, so
-a second ``make run`` finds what the first one wrote. Any process that imports the settings
-(``manage.py shell``, an import, a test run) reaches the same servers: if they are already up
-it connects, otherwise it starts them. ``python -m stockrace.embedded`` starts, stops and
+a second ``make run`` finds what the first one wrote. They run only when asked: the launcher
+(``make run``), ``python -m stockrace.embedded exec -- CMD`` (``make test``) and any process with
+``STOCKRACE_EMBEDDED=1`` (``manage.py shell``, an import) reach the same servers: if they are
+already up it connects, otherwise it starts them. Without the flag and without DATABASE_URL the
+settings stop with a message. ``python -m stockrace.embedded`` starts, stops and
 reports on them for operators; the launcher behind ``make run`` stops them on Ctrl-C.
 """
 from __future__ import annotations
@@ -263,6 +265,7 @@ def main(argv: list[str]) -> int:
             print(usage, file=sys.stderr)
             return 2
         export_urls()
+        os.environ["STOCKRACE_EMBEDDED"] = "1"  # the explicit request the settings need (fail closed otherwise)
         try:
             return subprocess.call(cmd)
         finally:

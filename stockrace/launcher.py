@@ -38,7 +38,7 @@ def prepare() -> dict[str, str]:
 
     embedded_urls = embedded.export_urls()
     if embedded_urls:
-        os.environ["STOCKRACE_EMBEDDED"] = "1"
+        os.environ["STOCKRACE_EMBEDDED"] = "1"  # make run asks for the embedded stack explicitly
         for key, value in embedded_urls.items():
             say(f"embedded {key.split('_')[0].lower()}: {value}")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockrace.settings")

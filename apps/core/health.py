@@ -90,6 +90,14 @@ CHECKS = {
 }
 
 
+def public_health(report: dict) -> dict:
+    """What anyone may see: each component named with its state, no details (exception texts,
+    lags and providers are for staff)."""
+    return {"status": report["status"], "failing": report["failing"],
+            "checks": {name: {"ok": result["ok"], "state": "ok" if result["ok"] else "failing"}
+                       for name, result in report["checks"].items()}}
+
+
 def system_health() -> dict:
     checks = {name: _check(fn) for name, fn in CHECKS.items()}
     failing = [name for name, result in checks.items() if not result["ok"]]

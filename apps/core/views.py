@@ -4,14 +4,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from apps.core.api import json_error_response
-from apps.core.health import system_health
+from apps.core.health import public_health, system_health
 
 
 @never_cache
 @require_safe  # GET and HEAD: load balancers and uptime checks often probe with HEAD
 def healthz(request):
+    """Every component and its state; the details (errors, lags) for signed-in staff only."""
     report = system_health()
-    return JsonResponse(report, status=200 if not report["failing"] else 503)
+    status = 200 if not report["failing"] else 503
+    if not (request.user.is_authenticated and request.user.is_staff):
+        report = public_health(report)
+    return JsonResponse(report, status=status)
 
 
 def _is_api(request) -> bool:

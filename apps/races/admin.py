@@ -114,7 +114,7 @@ class RaceAdmin(admin.ModelAdmin):
     def cancel_with_refunds(self, request, queryset):
         cancelled = 0
         for race_id in queryset.filter(state__in=lifecycle.CANCELLABLE).values_list("pk", flat=True):
-            cancelled += lifecycle.race_cancel(race_id=race_id, cause=f"cancelled by staff ({request.user})")
+            cancelled += lifecycle.race_cancel(race_id=race_id, cause="cancelled by staff")
         skipped = queryset.count() - cancelled
         self.message_user(request, f"{cancelled} race(s) cancelled, every open bet refunded"
                           + (f"; {skipped} already finished were left alone." if skipped else "."))
