@@ -95,11 +95,13 @@ def signup_recorded(user, info: ClientInfo) -> None:
     from apps.botdetect.tasks import botdetect_rescore_users_task
 
     now = dj_timezone.now()
+    # One address, or one device on one network: a popular phone's fingerprint is shared by
+    # strangers, who do not sign up from the same network within seconds.
     recent = Q()
     if info.address:
         recent |= Q(address=info.address)
-    if info.device:
-        recent |= Q(device=info.device)
+    if info.device and info.network:
+        recent |= Q(device=info.device, network=info.network)
     burst_ids = list(SignupRecord.objects.filter(recent, at__gte=now - BURST_WINDOW).values_list("user_id", flat=True)
                      ) if recent else []
     SignupRecord.objects.create(user=user, at=now, address=info.address, network=info.network or "",

@@ -8,6 +8,7 @@ account if later — a cleared account is judged on new evidence only.
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 import statistics
@@ -154,8 +155,8 @@ def accuracy_signal(bets) -> Signal | None:
 # --------------------------------------------------------------------------- other accounts
 
 COPIES_SQL = """
-SELECT m.user_lo, m.user_hi, m.race_id, m.at FROM botdetect_copymatch m
-WHERE (m.user_lo = ANY(%(users)s) OR m.user_hi = ANY(%(users)s)) AND m.at >= %(since)s
+SELECT m.user_lo_id, m.user_hi_id, m.race_id, m.at FROM botdetect_copymatch m
+WHERE (m.user_lo_id = ANY(%(users)s) OR m.user_hi_id = ANY(%(users)s)) AND m.at >= %(since)s
 """
 RACES_OF_SQL = """
 SELECT user_id, COUNT(DISTINCT race_id) FROM bets_bet
@@ -178,7 +179,8 @@ WHERE user_id = ANY(%(users)s) AND kind = 'client' AND last_seen >= %(since)s
 BURSTS_SQL = """
 SELECT r.user_id, o.user_id FROM botdetect_signuprecord r
 JOIN botdetect_signuprecord o ON o.user_id <> r.user_id
-    AND ((r.address IS NOT NULL AND o.address = r.address) OR (r.device <> '' AND o.device = r.device))
+    AND ((r.address IS NOT NULL AND o.address = r.address)
+         OR (r.device <> '' AND o.device = r.device AND o.network = r.network))
     AND o.at BETWEEN r.at - %(burst)s AND r.at + %(burst)s
 WHERE r.user_id = ANY(%(users)s)
 """
@@ -295,7 +297,8 @@ def signals_for(players: list[Player], *, now: datetime) -> dict[int, list[Signa
         cursor.execute(CLIENTS_SQL, {"users": users, "since": window_start})
         clients: dict[int, list] = defaultdict(list)
         for user_id, value, detail, hits in cursor.fetchall():
-            clients[user_id].append((value, detail, hits))
+            # Django leaves jsonb as text on raw cursors (its JSONField decodes it).
+            clients[user_id].append((value, json.loads(detail) if isinstance(detail, str) else detail, hits))
         cursor.execute(BURSTS_SQL, {"users": users, "burst": BURST_WINDOW})
         bursts: dict[int, list] = defaultdict(list)
         for user_id, other in cursor.fetchall():
