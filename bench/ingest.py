@@ -97,7 +97,7 @@ def counts() -> tuple[int, int]:
 def make_ingestor(names: list[str], active: int):
     from apps.core.redis import get_redis
     from apps.feed.ingest import Ingestor
-    from apps.feed.providers import AlpacaProvider
+    from apps.providers import AlpacaProvider
     from apps.feed.snapshots import SnapshotGrid
     from apps.market.candles import CandleBuilder
     from apps.market.sessions import session_table
@@ -161,7 +161,7 @@ def serve(port: int, path: Path) -> None:
 
 def end_to_end(path: Path, total: int, names: list[str], active: int, port: int) -> dict:
     from apps.core.redis import get_redis
-    from apps.feed.providers import AlpacaProvider
+    from apps.providers import AlpacaProvider
     from apps.feed.worker import FeedWorker
     from apps.market.candles import CandleBuilder
 

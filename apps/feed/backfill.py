@@ -12,7 +12,7 @@ import logging
 import math
 
 from apps.feed.ingest import Ingestor
-from apps.feed.providers.base import Bar, MarketDataProvider, Tick
+from apps.providers.base import Bar, MarketDataProvider, Tick
 
 log = logging.getLogger("stockrace.market-data")
 CHUNK_SECONDS = 1800  # one REST window (pages within it are followed by the adapter)

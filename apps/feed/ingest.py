@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from apps.feed.providers.base import MalformedMessage, MarketDataProvider, Tick
+from apps.providers.base import MalformedMessage, MarketDataProvider, Tick
 from apps.feed.services import snapshots_write
 from apps.feed.snapshots import SnapshotGrid
 from apps.market.quotes import FEED_KEY, QUOTE_KEY, Quote, write_quote

@@ -22,7 +22,7 @@ from apps.core.redis import redis_now_ts
 from apps.feed.backfill import backfill_gap
 from apps.feed.ingest import DB_FLUSH_SECONDS, Ingestor, new_york_day, reset_db_connection
 from apps.feed.models import DataGap
-from apps.feed.providers.base import MarketDataProvider, ProviderError
+from apps.providers.base import MarketDataProvider, ProviderError
 from apps.feed.selectors import active_race_symbols
 from apps.feed.services import datagap_record
 from apps.market.quotes import FEED_KEY, read_quotes

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.feed.providers.base import MarketDataProvider, SymbolInfo
+from apps.providers.base import MarketDataProvider, SymbolInfo
 from apps.market.candle_import import candles_rebuild_above, candles_upsert_bars
 from apps.market.models import Candle, Stock, SymbolChange
 from apps.market.sessions import session_table

@@ -16,7 +16,7 @@ from django.db import connection
 from apps.core.health import system_health
 from apps.core.redis import get_redis, redis_now
 from apps.feed.models import DataGap, PriceSnapshot
-from apps.feed.providers import AlpacaProvider
+from apps.providers import AlpacaProvider
 from apps.feed.worker import FeedWorker
 from apps.market.candles import CandleBuilder
 from apps.market.models import Candle

@@ -16,7 +16,7 @@ from apps.feed.exchange_sim.history import GbmEngine
 from apps.feed.exchange_sim.model import GbmModel
 from apps.feed.exchange_sim.server import run_server
 from apps.feed.exchange_sim.universe import load_listings
-from apps.feed.providers import AlpacaProvider
+from apps.providers import AlpacaProvider
 
 
 @pytest.fixture

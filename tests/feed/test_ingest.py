@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from apps.feed.ingest import Ingestor
 from apps.feed.models import DataGap, PriceSnapshot
-from apps.feed.providers import AlpacaProvider, FinnhubProvider
-from apps.feed.providers.base import Tick
-from apps.feed.providers.timefmt import format_rfc3339
+from apps.providers import AlpacaProvider, FinnhubProvider
+from apps.providers.base import Tick
+from apps.providers.timefmt import format_rfc3339
 from apps.feed.selectors import gaps_overlapping
 from apps.feed.services import datagap_record
 from apps.feed.snapshots import SnapshotGrid

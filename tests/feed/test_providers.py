@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from apps.feed.providers import FinnhubProvider, get_provider
-from apps.feed.providers.alpaca import AlpacaProvider
-from apps.feed.providers.base import Bar, MalformedMessage, Tick
-from apps.feed.providers.timefmt import format_rfc3339, parse_rfc3339
+from apps.providers import FinnhubProvider, get_provider
+from apps.providers.alpaca import AlpacaProvider
+from apps.providers.base import Bar, MalformedMessage, Tick
+from apps.providers.timefmt import format_rfc3339, parse_rfc3339
 
 PAYLOADS = Path(__file__).parent / "payloads"
 
@@ -100,7 +100,7 @@ def fake_get(monkeypatch, module, pages):
         calls.append((base, path, dict(params or {}), headers))
         return pages[len(calls) - 1]
 
-    monkeypatch.setattr(f"apps.feed.providers.{module}.get_json", get_json)
+    monkeypatch.setattr(f"apps.providers.{module}.get_json", get_json)
     return calls
 
 
@@ -229,7 +229,7 @@ def test_alpaca_handshake_subscribes_only_after_authentication():
 
 
 def test_alpaca_refused_authentication_is_a_provider_error():
-    from apps.feed.providers.base import ProviderError
+    from apps.providers.base import ProviderError
 
     ws = ScriptedSocket([payload("alpaca/stream_welcome.json"), payload("alpaca/stream_auth_failed.json")])
     with pytest.raises(ProviderError, match="402 auth failed"):

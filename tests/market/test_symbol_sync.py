@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from apps.feed.providers.base import Bar, MarketDataProvider, ProviderError, SymbolInfo
+from apps.providers.base import Bar, MarketDataProvider, ProviderError, SymbolInfo
 from apps.market.candles import CandleBuilder
 from apps.market.models import Candle, Stock, SymbolChange
 from apps.market.selectors import stock_get, stock_list
@@ -161,7 +161,7 @@ def test_search_ranks_the_exact_ticker_first_and_ignores_punctuation(make_stock)
 
 
 def test_command_and_task_use_the_configured_provider(make_stock, monkeypatch):
-    import apps.feed.providers as providers
+    import apps.providers as providers
     from apps.market.tasks import sync_symbols
 
     monkeypatch.setattr(providers, "get_provider", lambda name=None: FixedProvider([APPLE]))
@@ -198,7 +198,7 @@ def test_untidy_provider_entries_are_cleaned_not_fatal(make_stock):
 
 
 def test_command_reports_provider_failures_without_a_traceback(monkeypatch):
-    import apps.feed.providers as providers
+    import apps.providers as providers
     from django.core.management import CommandError
 
     class Down(FixedProvider):

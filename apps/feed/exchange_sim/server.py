@@ -19,7 +19,7 @@ from websockets.http11 import Request, Response
 
 from apps.feed.exchange_sim.universe import Listing
 from apps.feed.exchange_sim.wire import TIMEFRAME_SECONDS, rest_bars, rest_trade, stream_messages
-from apps.feed.providers.timefmt import parse_rfc3339
+from apps.providers.timefmt import parse_rfc3339
 
 log = logging.getLogger("stockrace.exchange-sim")
 MAX_SPAN_SECONDS = 6 * 3600

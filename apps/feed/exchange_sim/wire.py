@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from apps.feed.exchange_sim.model import Event
-from apps.feed.providers.timefmt import format_rfc3339
+from apps.providers.timefmt import format_rfc3339
 
 EXCHANGE_CODE = "V"  # IEX's code in Alpaca's exchange table
 TIMEFRAME_SECONDS = {"1Min": 60, "5Min": 300, "15Min": 900, "30Min": 1800, "1Hour": 3600}

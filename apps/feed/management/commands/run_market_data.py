@@ -11,7 +11,7 @@ from django.utils.module_loading import import_string
 
 from apps.core.redis import get_redis
 from apps.core.workers import WorkerCommand
-from apps.feed.providers import get_provider
+from apps.providers import get_provider
 from apps.feed.worker import FeedWorker
 from apps.market.candles import CandleBuilder
 from apps.market.models import Stock

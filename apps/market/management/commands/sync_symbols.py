@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.feed.providers.base import ProviderError
+from apps.providers.base import ProviderError
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--provider", help="provider name instead of MARKET_DATA_PROVIDER")
 
     def handle(self, *args, full, provider, **options):
-        from apps.feed.providers import get_provider
+        from apps.providers import get_provider
         from apps.market.symbol_sync import symbols_sync
 
         try:

@@ -12,7 +12,7 @@ from datetime import date
 
 import orjson
 
-from apps.feed.providers.base import (
+from apps.providers.base import (
     Bar,
     Decoded,
     MalformedMessage,
@@ -22,7 +22,7 @@ from apps.feed.providers.base import (
     Tick,
     valid_price,
 )
-from apps.feed.providers.http import get_json
+from apps.providers.http import get_json
 
 REST_URL = "https://finnhub.io/api/v1"
 STREAM_URL = "wss://ws.finnhub.io"

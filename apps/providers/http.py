@@ -7,7 +7,7 @@ import urllib.request
 
 import orjson
 
-from apps.feed.providers.base import ProviderError
+from apps.providers.base import ProviderError
 
 TIMEOUT_SECONDS = 10.0
 

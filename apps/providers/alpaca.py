@@ -11,7 +11,7 @@ import time
 
 import orjson
 
-from apps.feed.providers.base import (
+from apps.providers.base import (
     Bar,
     Decoded,
     MalformedMessage,
@@ -21,8 +21,8 @@ from apps.feed.providers.base import (
     Tick,
     valid_price,
 )
-from apps.feed.providers.http import get_json
-from apps.feed.providers.timefmt import format_rfc3339, parse_rfc3339
+from apps.providers.http import get_json
+from apps.providers.timefmt import format_rfc3339, parse_rfc3339
 
 DATA_URL = "https://data.alpaca.markets"
 TRADING_URL = "https://paper-api.alpaca.markets"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from apps.feed.providers.alpaca import AlpacaProvider
-from apps.feed.providers.base import Bar, Decoded, MalformedMessage, MarketDataProvider, ProviderError, SymbolInfo, Tick
-from apps.feed.providers.finnhub import FinnhubProvider
+from apps.providers.alpaca import AlpacaProvider
+from apps.providers.base import Bar, Decoded, MalformedMessage, MarketDataProvider, ProviderError, SymbolInfo, Tick
+from apps.providers.finnhub import FinnhubProvider
 
 __all__ = ["AlpacaProvider", "Bar", "Decoded", "FinnhubProvider", "MalformedMessage", "MarketDataProvider",
            "ProviderError", "SymbolInfo", "Tick",
