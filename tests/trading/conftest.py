@@ -44,3 +44,35 @@ def trader_client(api_client, trader):
 @pytest.fixture
 def no_fee(settings):
     settings.TRADE_FEE_BPS = 0
+
+
+class InlineExecutor:
+    """The trading executor without its thread: each batch's findings are worked at once, in the
+    test's thread (the real thread runs the same ``work``)."""
+
+    def __init__(self, client):
+        from apps.trading.triggers import Executor
+
+        self.real = Executor(client)
+
+    def submit(self, found, last):
+        self.real.submit(found, last)
+        while not self.real.queue.empty():
+            self.real.work(*self.real.queue.get())
+
+
+@pytest.fixture
+def hook(db, settings):
+    """The market-data worker's trading hook, its executor inline. Prices in these tests move in
+    big steps: the jump lock is set far out of their way (tests of the lock set their own)."""
+    from apps.trading.triggers import TriggerHook
+
+    settings.TRADE_LOCK_JUMP_PCT = 90.0
+    client = get_redis()
+    return TriggerHook(redis=client, executor=InlineExecutor(client))
+
+
+def order(client, **body):
+    """POST /api/v1/orders/ and return (status, json)."""
+    response = client.post("/api/v1/orders/", body, format="json")
+    return response.status_code, response.json()
