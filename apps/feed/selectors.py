@@ -1,14 +1,18 @@
-"""Reads of the feed: data gaps overlapping a window, symbols in active races, snapshots."""
+"""Reads of the feed: data gaps overlapping a window, the symbols snapshotted every second,
+snapshots."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
 from apps.feed.models import DataGap, PriceSnapshot
-from apps.races.models import Race, RaceEntry
 
-ACTIVE_RACE_STATES = (Race.State.OPEN, Race.State.RUNNING)
+# Who needs a symbol snapshotted every second. The apps above the feed register a source here
+# in their AppConfig.ready (apps.races: the stocks of races open for bets or running), so the
+# feed asks them without knowing what a race is.
+active_symbol_sources: list[Callable[[], Iterable[str]]] = []
 
 
 def gaps_overlapping(start: datetime, end: datetime, symbols: list[str] | None = None) -> QuerySet[DataGap]:
@@ -20,10 +24,12 @@ def gaps_overlapping(start: datetime, end: datetime, symbols: list[str] | None =
     return gaps.order_by("start")
 
 
-def active_race_symbols() -> set[str]:
-    """Symbols of every race that is open for bets or running: snapshotted every second."""
-    return set(RaceEntry.objects.filter(race__state__in=ACTIVE_RACE_STATES)
-               .values_list("stock__symbol", flat=True).distinct())
+def active_symbols() -> set[str]:
+    """Every symbol a registered source wants snapshotted every second."""
+    found: set[str] = set()
+    for source in active_symbol_sources:
+        found.update(source())
+    return found
 
 
 def snapshots_between(symbol: str, start: datetime, end: datetime) -> QuerySet[PriceSnapshot]:

@@ -23,7 +23,7 @@ from apps.feed.backfill import backfill_gap
 from apps.feed.ingest import DB_FLUSH_SECONDS, Ingestor, new_york_day, reset_db_connection
 from apps.feed.models import DataGap
 from apps.providers.base import MarketDataProvider, ProviderError
-from apps.feed.selectors import active_race_symbols
+from apps.feed.selectors import active_symbols as registered_active_symbols
 from apps.feed.services import datagap_record
 from apps.market.quotes import FEED_KEY, read_quotes
 
@@ -52,7 +52,7 @@ class ConnectionDead(Exception):
 
 class FeedWorker:
     def __init__(self, *, provider: MarketDataProvider, redis, stopping: threading.Event, candles=None,
-                 symbols: list[str] | None = None, active_symbols=active_race_symbols, listed_symbols=None,
+                 symbols: list[str] | None = None, active_symbols=registered_active_symbols, listed_symbols=None,
                  quote_hooks: list | None = None):
         self.provider = provider
         self.active_symbols = active_symbols  # () -> set of symbols snapshotted every second

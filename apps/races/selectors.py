@@ -74,3 +74,13 @@ def bet_breakdown(bet, result: scoring.RaceResult | None = None) -> dict | None:
         podium=tuple(bet.podium) if bet.podium else None,
         seconds_before_start=(race.starts_at - bet.placed_at).total_seconds(), streak=bet.streak_before), result)
     return {**breakdown, "payout": payout}
+
+
+ACTIVE_STATES = (Race.State.OPEN, Race.State.RUNNING)
+
+
+def active_race_symbols() -> set[str]:
+    """Symbols of every race open for bets or running: the feed snapshots them every second
+    (registered with apps.feed.selectors.active_symbol_sources in RacesConfig.ready)."""
+    return set(RaceEntry.objects.filter(race__state__in=ACTIVE_STATES)
+               .values_list("stock__symbol", flat=True).distinct())
