@@ -16,7 +16,8 @@ from django.conf import settings
 from apps.core.redis import get_redis, redis_now
 from apps.races.models import Race
 from apps.races.services import RaceError, race_create_themed
-from apps.races.themes import SECTOR_PREFIX, THEME_CUSTOM, THEME_TECH, THEME_TOP_GAINERS, sectors
+from apps.races.themes import (SECTOR_PREFIX, THEME_CUSTOM, THEME_TECH, THEME_TOP_GAINERS, raceable_symbols,
+                               sectors)
 
 log = logging.getLogger(__name__)
 LOCK_KEY = "races:generate:lock"
@@ -44,9 +45,8 @@ def _themes(rng: random.Random) -> list[str]:
 
 
 def _custom_picks(rng: random.Random, count: int) -> list[str]:
-    from apps.market.models import Stock
-
-    symbols = sorted(Stock.objects.filter(is_active=True).values_list("symbol", flat=True))
+    # Only stocks the feed carries: a race without an opening price is cancelled at its start.
+    symbols = raceable_symbols()
     return rng.sample(symbols, min(count, len(symbols)))
 
 

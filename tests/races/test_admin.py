@@ -22,6 +22,7 @@ def staff_client(client):
 
 def test_staff_creates_a_custom_race(staff_client):
     stocks = [f.StockFactory(symbol=s) for s in ("AAA", "BBB", "CCC", "DDD", "EEE")]
+    f.write_quotes({s.symbol: 10.0 for s in stocks})  # the form refuses stocks without a live quote
     response = staff_client.post("/admin/races/race/create/", {
         "title": "Staff pick", "theme": "custom", "stocks": [s.pk for s in stocks[:3]], "stock_count": 5,
         "duration": "15m", "starts_at": "2030-01-02 15:00:00", "betting_window_seconds": 300, "session": "auto"})

@@ -25,7 +25,10 @@ S = Race.State
 
 @pytest.fixture
 def universe(db):
+    from apps.market.models import Stock
+
     stock_upsert_demo_universe()
+    f.write_quotes({s: 100.0 for s in Stock.objects.values_list("symbol", flat=True)})  # only quoted stocks race
 
 
 def test_lobby_is_filled_to_the_target_with_a_mix(universe, settings):

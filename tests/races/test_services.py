@@ -48,6 +48,7 @@ def test_race_create_validates():
 def test_themes_pick_the_stocks():
     [f.StockFactory(symbol=s, sector="Technology") for s in ["T1", "T2", "T3", "T4"]]
     [f.StockFactory(symbol=s, sector="Energy") for s in ["E1", "E2", "E3"]]
+    f.write_quotes({s: 10.0 for s in ["T1", "T2", "T3", "T4", "E1", "E2", "E3"]})  # themes race quoted stocks only
     start = datetime(2030, 1, 2, 15, tzinfo=UTC)
     tech = race_create_themed(theme="tech", duration="5m", starts_at=start, stock_count=4, rng=random.Random(1))
     assert {e.stock.sector for e in tech.entries.select_related("stock")} == {"Technology"}
@@ -80,6 +81,7 @@ def test_top_gainers_yesterday_come_from_the_daily_candles():
             start = today - timedelta(days=days)
             Candle.objects.create(stock=stocks[symbol], interval="1d", start=start, open=100, high=110, low=90,
                                   close=close, volume=1, open_ts=start, close_ts=start)
+    f.write_quotes({s: 100.0 for s in changes})
     race = race_create_themed(theme="top_gainers", duration="5m", starts_at=datetime(2030, 1, 2, tzinfo=UTC),
                               stock_count=3)
     assert list(race.entries.order_by("lane").values_list("stock__symbol", flat=True)) == ["G2", "G5", "G4"]
