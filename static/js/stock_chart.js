@@ -8,15 +8,23 @@
   var symbol = el.dataset.symbol;
   var statusEl = document.querySelector("[data-chart-status]");
   var rsiEl = document.getElementById("chart-rsi");
+  var hintsEl = document.querySelector("[data-chart-hints]");
   var state = { interval: el.dataset.interval || "15m", type: "candles", indicators: { sma: true, ema: false, bbands: false, rsi: false } };
-  // How far back each timeframe looks (seconds): intraday ones enough bars to read, the daily and
+  // How far back each timeframe looks (seconds), from the page (apps/web/selectors/stocks.py, which
+  // also picks the timeframe the chart opens on): intraday ones enough bars to read, the daily and
   // longer ones the whole history (a few thousand bars at most; the API allows 20,000 buckets).
   var YEARS_50 = 50 * 365 * 86400;
   var BUCKET_SECONDS = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400, "1w": 7 * 86400, "1M": 31 * 86400 };
   var LOOKBACK = { "1m": 6 * 3600, "5m": 2 * 86400, "15m": 6 * 86400, "1h": 30 * 86400,
                    "1d": YEARS_50, "1w": YEARS_50, "1M": YEARS_50 };
-  // Indicator requests, in the canonical form the API keys its values by.
+  try { LOOKBACK = JSON.parse(el.dataset.lookback) || LOOKBACK; } catch (e) { /* the defaults above */ }
+  // Daily and longer candles are labelled by their session's date, not the 14:30 UTC of its open.
+  var DAILY = { "1d": 1, "1w": 1, "1M": 1 };
+  // Indicator requests, in the canonical form the API keys its values by, with their names and
+  // the candles each needs before its first value.
   var KEYS = { sma: "sma:20", ema: "ema:50", bbands: "bbands:20:2", rsi: "rsi:14" };
+  var NAMES = { sma: "SMA 20", ema: "EMA 50", bbands: "Bollinger 20", rsi: "RSI 14" };
+  var NEEDS = { sma: 20, ema: 50, bbands: 20, rsi: 15 };
   var COLORS = { up: "#34d399", down: "#fb7185", sma: "#fbbf24", ema: "#a78bfa", bb: "#38bdf8", rsi: "#f0abfc" };
   var theme = {
     layout: { background: { type: "solid", color: "#121b2e" }, textColor: "#9fb0c9", fontSize: 12 },
@@ -26,19 +34,35 @@
     crosshair: { mode: 1 }, autoSize: true,
   };
   var chart = LC.createChart(el, theme);
+  el.stockChart = chart;  // for the browser tests and the console
   var rsiChart = null, main = null, overlays = [], rsiSeries = null, lastBar = null;
 
   function setStatus(text) { if (statusEl) statusEl.textContent = text; }
+  function setHints(lines) {
+    if (!hintsEl) return;
+    hintsEl.textContent = lines.join(" ");
+    hintsEl.hidden = !lines.length;
+  }
   function num(v) { return v == null ? null : Number(v); }
   function toTime(v) { return typeof v === "number" ? v : Math.floor(Date.parse(v) / 1000); }
+  // The chart's time of a candle: epoch seconds intraday, a "YYYY-MM-DD" business day for daily+.
+  function chartTime(seconds) {
+    return DAILY[state.interval] ? new Date(seconds * 1000).toISOString().slice(0, 10) : seconds;
+  }
+  function applyTimeScale() {
+    var intraday = !DAILY[state.interval];
+    chart.applyOptions({ timeScale: { timeVisible: intraday, secondsVisible: false } });
+  }
 
   // The candles API: {"candles": [{start, open, high, low, close, volume, indicators: {"sma:20": v, ...}}]}.
   function candlesOf(payload) {
     var rows = Array.isArray(payload) ? payload : payload.candles || [];
     return rows.map(function (c) {
-      return { time: toTime(c.start || c.time), open: num(c.open), high: num(c.high), low: num(c.low),
+      return { seconds: toTime(c.start || c.time), open: num(c.open), high: num(c.high), low: num(c.low),
                close: num(c.close), ind: c.indicators || {} };
-    }).filter(function (c) { return c.time && c.close != null; }).sort(function (a, b) { return a.time - b.time; });
+    }).filter(function (c) { return c.seconds && c.close != null; })
+      .sort(function (a, b) { return a.seconds - b.seconds; })
+      .map(function (c) { c.time = chartTime(c.seconds); return c; });
   }
 
   // One line of an indicator: its value per candle (a field of it for bands), gaps left out.
@@ -68,22 +92,41 @@
     var data = state.indicators.rsi ? indicatorLine(candles, KEYS.rsi) : null;
     if (data && !data.length) data = null;
     rsiEl.hidden = !data;
+    rsiEl.setAttribute("aria-hidden", String(!data));
     if (!data) { if (rsiChart) { rsiChart.remove(); rsiChart = null; rsiSeries = null; } return; }
     if (!rsiChart) {
-      rsiChart = LC.createChart(rsiEl, theme);
+      // Created once the pane is visible, so it measures its real size.
+      rsiChart = LC.createChart(rsiEl, Object.assign({}, theme, { timeScale: Object.assign({}, theme.timeScale) }));
       rsiSeries = rsiChart.addSeries(LC.LineSeries, { color: COLORS.rsi, lineWidth: 2, priceLineVisible: false });
     }
+    rsiChart.applyOptions({ timeScale: { timeVisible: !DAILY[state.interval], secondsVisible: false } });
     rsiSeries.setData(data);
     rsiChart.timeScale().fitContent();
+  }
+
+  // A ticked indicator that drew nothing says why.
+  function indicatorHints(candles) {
+    var hints = [];
+    Object.keys(KEYS).forEach(function (name) {
+      if (!state.indicators[name]) return;
+      var drawn = indicatorLine(candles, KEYS[name], name === "bbands" ? "middle" : null).length;
+      if (!drawn) {
+        hints.push("Not enough data for " + NAMES[name] + ": it needs " + NEEDS[name] + " " + state.interval +
+                   " candles, this chart has " + candles.length + ".");
+      }
+    });
+    setHints(hints);
   }
 
   function draw(payload) {
     var candles = candlesOf(payload);
     clearOverlays();
+    applyTimeScale();
     if (!candles.length) {
       setStatus("No candles for " + symbol + " at " + state.interval + " yet — they build up as trades arrive.");
       lastBar = null;
       drawRsi([]);
+      indicatorHints([]);
       return;
     }
     if (state.type === "candles") {
@@ -104,6 +147,7 @@
       addLine(indicatorLine(candles, KEYS.bbands, "lower"), COLORS.bb, 1);
     }
     drawRsi(candles);
+    indicatorHints(candles);
     chart.timeScale().fitContent();
     setStatus(candles.length + " " + state.interval + " candles" + (state.type === "line" ? " (closing prices)" : "") + ".");
   }
@@ -177,7 +221,7 @@
     if (q.bid != null && q.ask != null && metaEl) metaEl.textContent = "bid " + fmt(q.bid) + " · ask " + fmt(q.ask);
     // Keep the newest bar moving between candle reloads, when it is the bar of the current bucket
     // (a history that ended long ago is left as it was).
-    if (main && lastBar && Date.now() / 1000 - lastBar.time < 2 * BUCKET_SECONDS[state.interval]) {
+    if (main && lastBar && Date.now() / 1000 - lastBar.seconds < 2 * BUCKET_SECONDS[state.interval]) {
       lastBar.close = price; lastBar.high = Math.max(lastBar.high, price); lastBar.low = Math.min(lastBar.low, price);
       main.update(state.type === "candles" ? { time: lastBar.time, open: lastBar.open, high: lastBar.high, low: lastBar.low, close: price }
                                            : { time: lastBar.time, value: price });

@@ -77,6 +77,13 @@
   }
   window.stockraceToast = show;
 
+  function setBalance(points) {
+    var el = document.querySelector("#balance [data-balance-value]");
+    if (!el) return false;
+    el.textContent = Number(points).toLocaleString("en-US");
+    return true;
+  }
+
   var delay = 1000;
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
@@ -89,6 +96,9 @@
       var t = describe(msg);
       if (!t) return;
       if (!t.silent) show(t);
+      var d = msg.data || msg;
+      // The event says the new balance (balance, bet_confirmed): shown at once; else the pill reloads.
+      if (typeof d.balance === "number" && setBalance(d.balance)) return;
       if (t.balance) document.body.dispatchEvent(new CustomEvent("balanceChanged"));
     };
     ws.onclose = function () { setTimeout(connect, delay); delay = Math.min(delay * 2, 30000); };

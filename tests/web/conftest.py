@@ -1,6 +1,8 @@
-"""Fixtures for the player pages: the demo stocks and races in every state."""
+"""Fixtures for the player pages: the demo stocks and races in every state; for the browser
+tests, a real daphne server on the test database and headless Chromium."""
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 
 import pytest
@@ -55,3 +57,33 @@ def settled_bet(races, player):
 def logged_in(client, player):
     client.force_login(player)
     return client
+
+
+@pytest.fixture(scope="session")
+def server(django_db_setup, django_db_blocker):
+    from tests.support import processes
+
+    with processes.daphne(DB_CONN_MAX_AGE=0) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
+
+    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are
+    # still plain synchronous code, so Django's async-safety guard is lifted for this module only.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous

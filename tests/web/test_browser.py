@@ -3,15 +3,14 @@ sign up, bet on an open race, watch the horses move on live frames, see the resu
 settlement; and the stock page draws its chart. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
-import os
 import random
 from datetime import timedelta
 
 import pytest
 from django.db import connection
 
-from tests.support import factories, processes
-from tests.web.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.support import processes
+from tests.web.browser import CHROMIUM, shot, write_quotes
 
 pytestmark = [
     pytest.mark.browser,
@@ -21,41 +20,6 @@ pytestmark = [
 
 SYMBOLS = {"AAPL": 228.0, "MSFT": 415.0, "NVDA": 135.0}
 DESKTOP = {"width": 1366, "height": 900}
-
-
-@pytest.fixture(scope="session")
-def server(django_db_setup, django_db_blocker):
-    with processes.daphne(DB_CONN_MAX_AGE=0) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are
-    # still plain synchronous code, so Django's async-safety guard is lifted for this module only.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-def write_quotes(prices: dict[str, float]) -> None:
-    factories.write_quotes(prices, spread=0.01, volume=1000)
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 # Each horse's place on its lane (the --t the track script sets from the frames).

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.http import Http404
 
@@ -77,9 +78,35 @@ def stock_get(*, symbol: str) -> Stock:
     return stock
 
 
-def stock_default_interval(*, stock: Stock) -> str:
-    """The chart opens on daily candles when the stock has a daily history, else on 15 minutes."""
-    return "1d" if Candle.objects.filter(stock=stock, interval="1d").exists() else "15m"
+# How far back the chart looks at each timeframe (seconds; static/js/stock_chart.js reads them from
+# the page): intraday ones enough bars to read, the daily and longer ones the whole history.
+YEARS_50 = 50 * 365 * 86400
+CHART_LOOKBACK = {"1m": 6 * 3600, "5m": 2 * 86400, "15m": 6 * 86400, "1h": 30 * 86400,
+                  "1d": YEARS_50, "1w": YEARS_50, "1M": YEARS_50}
+# The chart opens on the coarsest of these with enough candles in its window to read...
+OPENING_INTERVALS = ("1d", "1h", "15m", "5m", "1m")
+OPENING_MIN_CANDLES = 20
+
+
+def stock_default_interval(*, stock: Stock, now: datetime | None = None) -> str:
+    """The timeframe the chart opens on: the coarsest with at least OPENING_MIN_CANDLES candles in
+    its window, else the one with the most (a fresh install has a few minutes of 1m candles and
+    one giant daily candle), else 15m (one query)."""
+    from django.db.models import Count, Q
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    windows = Q()
+    for interval in OPENING_INTERVALS:
+        windows |= Q(interval=interval, start__gte=now - timedelta(seconds=CHART_LOOKBACK[interval]))
+    counts = dict(Candle.objects.filter(windows, stock=stock).order_by().values_list("interval")
+                  .annotate(n=Count("id")))
+    for interval in OPENING_INTERVALS:
+        if counts.get(interval, 0) >= OPENING_MIN_CANDLES:
+            return interval
+    if counts:
+        return max(OPENING_INTERVALS, key=lambda i: (counts.get(i, 0), -OPENING_INTERVALS.index(i)))
+    return "15m"
 
 
 def stock_upcoming_races(*, stock: Stock, limit: int = 6) -> list[Race]:

@@ -1,10 +1,12 @@
 """The stock portal: search and filter, one stock with its live chart, and the watchlist."""
+import json
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.web.selectors.stocks import (ORDERINGS, PERFORMANCE, stock_get, stock_default_interval, stock_rows, stock_search,
-                                       stock_sectors, stock_upcoming_races, watchlist_rows)
+from apps.web.selectors.stocks import (CHART_LOOKBACK, ORDERINGS, PERFORMANCE, stock_default_interval, stock_get,
+                                       stock_rows, stock_search, stock_sectors, stock_upcoming_races, watchlist_rows)
 from apps.web.services import watchlist_toggle
 
 TIMEFRAMES = ["1m", "5m", "15m", "1h", "1d", "1w", "1M"]
@@ -36,6 +38,7 @@ def stock_detail(request, symbol: str):
     row = stock_rows([stock], user=request.user)[0]
     return render(request, "web/stock.html", {"stock": stock, "row": row, "timeframes": TIMEFRAMES,
                                               "interval": stock_default_interval(stock=stock),
+                                              "lookback": json.dumps(CHART_LOOKBACK),
                                               "races": stock_upcoming_races(stock=stock)})
 
 
