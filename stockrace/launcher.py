@@ -56,7 +56,7 @@ def prepare() -> dict[str, str]:
 
 
 def banner(url: str) -> None:
-    from apps.core.management.commands.seed_demo import DEMO_LOGINS
+    from apps.web.management.commands.seed_demo import DEMO_LOGINS
 
     lines = [
         "",

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from apps.core.management.commands.seed_demo import DEMO_LOGINS
+from apps.web.management.commands.seed_demo import DEMO_LOGINS
 from tests.support.env import PYTHON, free_port
 from tests.support.http import request
 from tests.support.processes import Process
