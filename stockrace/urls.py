@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("apps.botdetect.api_urls")),  # staff only: the fair-play review queue
     path("", include("apps.trading.api_urls")),
 ]
+    path("", include("apps.web.api_urls")),  # the watchlist
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

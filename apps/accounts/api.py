@@ -4,8 +4,9 @@ Registration counts against the sign-up limit per address and per network (the p
 apps.accounts.throttles) and is refused for a blocked device or network. Token login is locked
 out after repeated failures like the login pages (apps.accounts.lockout).
 """
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -48,11 +49,20 @@ class RegisterView(APIView):
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
+_ACCESS_MINUTES = int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds() // 60)
+_REFRESH_DAYS = settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"].days
+TOKEN_PAIR = inline_serializer("TokenPair", fields={
+    "access": serializers.CharField(help_text=f"Access token (JWT), valid {_ACCESS_MINUTES} minutes."),
+    "refresh": serializers.CharField(help_text=f"Refresh token (JWT), valid {_REFRESH_DAYS} days."),
+})
+
+
 class TokenLoginView(TokenObtainPairView):
     """simplejwt's token pair, refused with 429 while the username is locked out from this address."""
 
     @extend_schema(responses={
-        200: OpenApiResponse(description="access and refresh tokens"),
+        200: OpenApiResponse(TOKEN_PAIR, description="A JWT pair: send `access` as `Authorization: Bearer <access>`; "
+                                                     "exchange `refresh` at /api/v1/auth/token/refresh/ for a new one."),
         401: OpenApiResponse(description="Wrong username or password (the error shape)"),
         429: OpenApiResponse(description="Locked out after repeated failures; Retry-After says when"),
     })

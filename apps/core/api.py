@@ -84,6 +84,10 @@ def exception_handler(exc, context):
         else:
             message = " ".join(_flatten(exc.detail)) or "The request is not valid."
         body = error_body("invalid", message, fields)
+    elif isinstance(getattr(exc, "detail", None), dict) and "code" in exc.detail and "detail" in exc.detail:
+        # simplejwt's refusals carry {"detail", "code", "messages": [...]}: one code, one sentence.
+        code = str(exc.detail["code"])
+        body = error_body(code, _token_message(exc.detail) if code == "token_not_valid" else str(exc.detail["detail"]))
     else:
         code = exc.get_codes() if hasattr(exc, "get_codes") else "error"
         if not isinstance(code, str):
@@ -91,6 +95,16 @@ def exception_handler(exc, context):
         message = " ".join(_flatten(exc.detail)) if hasattr(exc, "detail") else str(exc)
         body = error_body(code, message)
     return Response(body, status=response.status_code, headers=_copy_headers(response))
+
+
+def _token_message(detail: dict) -> str:
+    """What a client should do about a refused bearer token, in one sentence."""
+    reasons = " ".join(str(m.get("message", "")) for m in detail.get("messages", []) if isinstance(m, dict))
+    if "expired" in reasons.lower():
+        return "The access token has expired: get a new one from /api/v1/auth/token/refresh/ or log in again."
+    if isinstance(detail.get("detail"), str) and not detail.get("messages") and detail["detail"].endswith("."):
+        return detail["detail"]  # a sentence of our own (a revoked token)
+    return "The access token is not valid: log in again (POST /api/v1/auth/token/) to get a new one."
 
 
 def _copy_headers(response) -> dict:

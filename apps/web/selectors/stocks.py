@@ -138,3 +138,8 @@ def watchlist_rows(*, user) -> list[tuple[StockRow, list[Race]]]:
     return [(row, races_by_stock[row.stock.pk]) for row in rows]
 
 
+
+
+def watchlist_items(*, user):
+    """The player's watchlist rows with their stocks, by symbol (one query; the API's list)."""
+    return Watchlist.objects.filter(user=user).select_related("stock").order_by("stock__symbol")

@@ -1,0 +1,118 @@
+"""The OpenAPI schema's error answers: the one error envelope (apps.core.api) as a component,
+and the 4xx answers every operation can give, added by a drf-spectacular postprocessing hook
+(SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]) so that no view has to list them.
+
+What each operation may answer, and why:
+
+- 400 — always: hostile or malformed input (a NUL in a query parameter, bad JSON, a field that
+  does not validate) is refused before or by the view (apps.core.inputs, the serializers);
+- 401 — when the operation accepts credentials: a bad or expired bearer token is refused
+  (``token_not_valid``) even where signing in is optional, and a missing one where it is needed;
+- 403 — when it accepts credentials: permission denied, or a cookie-authenticated write
+  without its CSRF token;
+- 404 — when its path has parameters (an unknown id or symbol) or its list is paginated
+  (a page past the end);
+- 413, 415 — when it takes a body: too large for the server's cap, or not JSON/form data;
+- 429 — always: the per-address and per-player rate limits (Retry-After says when).
+
+A 4xx a view documents itself keeps its description and gets the envelope as its content. A
+view that wants to describe one of its refusals names ``ErrorSerializer`` (the component "Error"):
+
+    @extend_schema(responses={409: OpenApiResponse(ErrorSerializer, description="Race already started.")})
+"""
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable, e.g. invalid, not_found, not_authenticated, "
+                                           "token_not_valid, throttled.")
+    message = serializers.CharField(help_text="One sentence a player or developer can act on.")
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                   help_text="Per input field, its messages (may be empty).")
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every refusal: {"error": {"code", "message", "fields"}} (apps/core/api.py)."""
+
+    error = ErrorDetailSerializer()
+
+ERROR_SCHEMA_NAME = "Error"
+ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"}
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every refusal has this shape.",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string", "description": "Machine-readable, e.g. invalid, not_found, "
+                                                          "not_authenticated, token_not_valid, throttled."},
+                "message": {"type": "string", "description": "One sentence a player or developer can act on."},
+                "fields": {"type": "object", "description": "Per input field, its messages (may be empty).",
+                           "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+            },
+            "required": ["code", "message", "fields"],
+        },
+    },
+    "required": ["error"],
+    "example": {"error": {"code": "invalid", "message": "stake: Stake at least 1 point.",
+                          "fields": {"stake": ["Stake at least 1 point."]}}},
+}
+DESCRIPTIONS = {
+    "400": "The request is not valid (the error envelope; `fields` names what to fix).",
+    "401": "Not signed in, or the bearer token is not valid or has expired (`token_not_valid`).",
+    "403": "Not allowed (or a cookie-authenticated write without its CSRF token).",
+    "404": "No such resource (or page).",
+    "413": "The request body is too large.",
+    "415": "The request body is not JSON (or form data).",
+    "429": "Too many requests: the `Retry-After` header says in how many seconds to try again.",
+}
+BODY_METHODS = {"post", "put", "patch"}
+METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "trace"}
+
+
+def _error_content() -> dict:
+    return {"application/json": {"schema": ERROR_REF}}
+
+
+def _accepts_credentials(operation: dict) -> bool:
+    # drf-spectacular lists the view's authentication schemes; [] or only {} means none.
+    return any(requirement for requirement in operation.get("security", []))
+
+
+def _paginated(operation: dict) -> bool:
+    return any(p.get("name") == "page" and p.get("in") == "query" for p in operation.get("parameters", []))
+
+
+def error_codes_for(path: str, method: str, operation: dict) -> list[str]:
+    """The 4xx statuses an operation can answer besides the ones it documents (see module doc)."""
+    codes = ["400", "429"]
+    if _accepts_credentials(operation):
+        codes += ["401", "403"]
+    if "{" in path or _paginated(operation):
+        codes.append("404")
+    if method in BODY_METHODS or "requestBody" in operation:
+        codes += ["413", "415"]
+    return sorted(codes)
+
+
+def add_error_responses(result: dict, generator, request, public) -> dict:
+    """POSTPROCESSING_HOOKS entry: the Error component and every operation's 4xx answers."""
+    # A view naming ErrorSerializer produced the component already (the same envelope).
+    result.setdefault("components", {}).setdefault("schemas", {}).setdefault(ERROR_SCHEMA_NAME, ERROR_SCHEMA)
+    for path, item in result.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            for code, response in responses.items():
+                if code.startswith("4") and not response.get("content"):
+                    response["content"] = _error_content()
+            for code in error_codes_for(path, method, operation):
+                responses.setdefault(code, {"description": DESCRIPTIONS[code], "content": _error_content()})
+            if "429" in responses:
+                responses["429"].setdefault("headers", {"Retry-After": {
+                    "schema": {"type": "integer"}, "description": "Seconds to wait before trying again."}})
+    return result
