@@ -19,6 +19,7 @@ from django.db import transaction
 from apps.core import events as core_events
 from apps.core import live_keys as keys
 from apps.core.events import dumps, user_event_on_commit
+from apps.markets.amm.numeric import text
 from apps.markets.state import module_of
 
 TRADES_IN_EVENT = 20  # a cascade's first trades; the page reloads its tape for the rest
@@ -43,15 +44,15 @@ def market_event_on_commit(market_id: int, event_type: str, payload: dict) -> No
 
 
 def trade_summary(trade) -> dict:
-    return {"seq": trade.seq, "kind": trade.kind, "outcome": trade.outcome, "shares": str(trade.shares),
-            "prob_after": [str(p) for p in trade.prob_after], "stop": trade.stop_id is not None,
+    return {"seq": trade.seq, "kind": trade.kind, "outcome": trade.outcome, "shares": text(trade.shares),
+            "prob_after": [text(p) for p in trade.prob_after], "stop": trade.stop_id is not None,
             "at": trade.created_at.isoformat()}
 
 
 def trade_events_on_commit(book) -> None:
     """The market's new state with the trades one transaction wrote; the stop owners' news."""
     market = book.market
-    probabilities = [str(p) for p in module_of(market.mechanism).probabilities(book.state)]
+    probabilities = [text(p) for p in module_of(market.mechanism).probabilities(book.state)]
     market_event_on_commit(market.pk, "trade", {
         "seq": market.seq, "probabilities": probabilities, "volume": market.volume,
         "trades": [trade_summary(t) for t in book.trades[:TRADES_IN_EVENT]], "count": len(book.trades)})

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from apps.markets import errors
 from apps.markets.amm import Refusal, cpmm
-from apps.markets.amm.numeric import ZERO, calc, charge_points, pay_points
+from apps.markets.amm.numeric import ZERO, calc, charge_points, pay_points, text
 from apps.markets.state import module_of
 
 HUNDRED = Decimal(100)
@@ -54,11 +54,11 @@ class Fill:
 
     def as_dict(self) -> dict:
         o = self.order.outcome
-        return {"outcome": o, "side": self.order.side, "shares": str(self.shares), "cost": self.points,
-                "cost_exact": str(self.cost), "fee": self.fee, "collateral": self.collateral, "cash": self.cash,
-                "avg_price": str(self.avg_price.quantize(Decimal("1e-18"))), "prob_before": str(self.prob_before[o]),
-                "prob_after": str(self.prob_after[o]), "probabilities_after": [str(x) for x in self.prob_after],
-                "position_after": str(self.position_after)}
+        return {"outcome": o, "side": self.order.side, "shares": text(self.shares), "cost": self.points,
+                "cost_exact": text(self.cost), "fee": self.fee, "collateral": self.collateral, "cash": self.cash,
+                "avg_price": text(self.avg_price), "prob_before": text(self.prob_before[o]),
+                "prob_after": text(self.prob_after[o]), "probabilities_after": [text(x) for x in self.prob_after],
+                "position_after": text(self.position_after)}
 
 
 def fee_on(points: int, fee_pct: Decimal) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from apps.markets.amm import MECHANISMS, cpmm, lmsr, sigmoid
-from apps.markets.amm.numeric import CTX, QUANTUM
+from apps.markets.amm.numeric import text as _text
 from apps.markets.models import Market
 
 M = Market.Mechanism
@@ -39,12 +39,6 @@ def columns_of(mechanism: str, state) -> dict:
 def set_state(market: Market, state) -> None:
     for name, value in columns_of(market.mechanism, state).items():
         setattr(market, name, value)
-
-
-def _text(value: Decimal) -> str:
-    """Always 18 places, so that equal states have equal JSON (a value read back from its column
-    and the same value computed in memory print alike)."""
-    return str(value.quantize(QUANTUM, context=CTX))
 
 
 def to_json(mechanism: str, state) -> dict:

@@ -57,6 +57,11 @@ def nearest(value: Decimal) -> Decimal:
     return value.quantize(QUANTUM, rounding=ROUND_HALF_EVEN, context=CTX)
 
 
+def text(value: Decimal) -> str:
+    """Always 18 places, so that equal values print alike (read back from a column or computed)."""
+    return str(value.quantize(QUANTUM, context=CTX))
+
+
 def charge_points(amount: Decimal) -> int:
     """Whole points a player pays for ``amount``: rounded up (house's favour), noise snapped."""
     return int((amount - SNAP).to_integral_value(rounding=ROUND_CEILING, context=CTX))
