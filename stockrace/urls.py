@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("apps.points.api_urls")),
     path("", include("apps.leaderboards.api_urls")),
     path("", include("apps.badges.api_urls")),
+    path("", include("apps.markets.api_urls")),
     path("", include("apps.botdetect.api_urls")),  # staff only: the fair-play review queue
     path("", include("apps.trading.api_urls")),
 ]
@@ -29,6 +30,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("apps.accounts.urls")),
     path("", include("apps.trading.urls")),
+    path("", include("apps.markets.urls")),
     path("", include("apps.web.urls")),
 ]
 
