@@ -7,7 +7,6 @@ from django.conf import settings
 from django.db import connection
 
 from apps.core.redis import get_redis, redis_now_ts
-from apps.market.quotes import feed_state
 
 BEAT_KEY = "health:beat_last_run"
 
@@ -59,34 +58,13 @@ def _beat() -> dict:
     return result
 
 
-def market_data_lag() -> float | None:
-    client = get_redis()
-    last = feed_state(client).get("last_recv")
-    if not last:
-        return None
-    return max(0.0, redis_now_ts(client) - float(last))
-
-
-def _market_data() -> dict:
-    state = feed_state(get_redis())
-    lag = market_data_lag()
-    if lag is None:
-        return {"ok": False, "error": "no market data received yet", "lag_s": None,
-                "provider": state.get("provider")}
-    ok = lag <= settings.MARKET_DATA_STALE_SECONDS
-    result = {"ok": ok, "lag_s": round(lag, 2), "provider": state.get("provider"),
-              "connected": state.get("connected") == "1"}
-    if not ok:
-        result["error"] = f"feed silent for {lag:.1f} s (stale after {settings.MARKET_DATA_STALE_SECONDS} s)"
-    return result
-
-
+# Each check returns {"ok": bool, ...}. Apps above core add theirs in AppConfig.ready (apps.market:
+# "market_data", the feed's lag), so core knows no other app.
 CHECKS = {
     "database": _database,
     "redis": _redis,
     "celery_broker": _broker,
     "beat": _beat,
-    "market_data": _market_data,
 }
 
 
