@@ -25,6 +25,7 @@ class LeaderboardEntry(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = "leaderboard entries"
         ordering = ["board", "period", "-points"]
         indexes = [
             # Rebuild and the PostgreSQL fallback read one board-period by points.

@@ -74,6 +74,7 @@ class LedgerEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "ledger entries"
         ordering = ["-id"]
         indexes = [models.Index(fields=["user", "-id"], name="ledger_user_recent")]  # GET /me/ledger/
         constraints = [
