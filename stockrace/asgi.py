@@ -16,6 +16,7 @@ from django.conf import settings  # noqa: E402
 
 from apps.bets.fastpath import BetFastPath  # noqa: E402
 from apps.core.ws import OriginPolicy  # noqa: E402
+from apps.live.fallback import LiveFallback  # noqa: E402
 from stockrace.body_limit import BodyLimit  # noqa: E402
 from stockrace.routing import websocket_urlpatterns  # noqa: E402
 from stockrace.servers import limit_daphne_websockets, tune_twisted_http  # noqa: E402
@@ -26,8 +27,9 @@ http_app = BetFastPath(django_asgi_app) if settings.BET_FAST_PATH else django_as
 
 application = ProtocolTypeRouter(
     {
-        # Every request body is capped (413) before anything reads it (stockrace/body_limit.py).
-        "http": BodyLimit(http_app, settings.HTTP_MAX_BODY_BYTES),
+        # Every request body is capped (413) before anything reads it (stockrace/body_limit.py);
+        # /live/... serves the live channels over SSE for clients without WebSockets (apps/live/fallback.py).
+        "http": BodyLimit(LiveFallback(http_app), settings.HTTP_MAX_BODY_BYTES),
         # Browsers' handshakes are held to ALLOWED_HOSTS; native clients send no Origin (apps/core/ws.py).
         "websocket": OriginPolicy(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }

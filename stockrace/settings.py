@@ -382,6 +382,9 @@ LIVE_WS_CLIENT_RATE = env.float("LIVE_WS_CLIENT_RATE", 10.0, min=0.1)
 LIVE_WS_CLIENT_BURST = env.int("LIVE_WS_CLIENT_BURST", 30, min=1)
 # Seconds a /ws/me/ socket opened without credentials has to send {"type":"auth","token":...}.
 LIVE_WS_AUTH_SECONDS = env.float("LIVE_WS_AUTH_SECONDS", 10.0, min=0.5, max=120)
+# How long one Server-Sent Events response of the HTTP fallback stays open before it ends and the
+# client reconnects with Last-Event-ID (apps/live/fallback.py); below proxies' read timeouts.
+LIVE_SSE_SECONDS = env.float("LIVE_SSE_SECONDS", 25.0, min=1, max=300)
 
 # ----------------------------------------------------------------------------- game rules
 SIGNUP_BONUS = env.int("SIGNUP_BONUS", 1000, min=0)

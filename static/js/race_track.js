@@ -149,33 +149,27 @@
     setState(NEXT_STATE[msg.type], true);
   }
 
-  // ---- transport: the race room's WebSocket, reconnecting with a backoff until the race is over.
-  var delay = 1000, socket = null, socketWasOpen = false, stopped = FINAL[track.dataset.state];
+  // ---- transport: the race room's live channel (static/js/live_channel.js): the WebSocket, or
+  // Server-Sent Events when the socket cannot connect or keeps dropping, until the race is over.
+  var channel = null, socketWasOpen = false, stopped = FINAL[track.dataset.state];
 
   function stop() {
     stopped = true;
-    if (socket) socket.close();
+    if (channel) channel.close();
   }
 
   function connect() {
-    if (stopped || !("WebSocket" in window)) return;
-    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + "/ws/races/" + raceId + "/");
-    socket.onopen = function () { delay = 1000; connected = socketWasOpen = true; showConn(); };
-    socket.onmessage = function (event) {
-      var msg;
-      try { msg = JSON.parse(event.data); } catch (e) { return; }
-      if (msg.type === "ping") { if (socket) socket.send(JSON.stringify({ type: "pong" })); return; }
-      handleMessage(msg);
-    };
-    socket.onclose = function () {
-      socket = null;
-      connected = false;
-      showConn();
-      if (stopped) return;
-      setTimeout(connect, delay);
-      delay = Math.min(delay * 2, 15000);
-    };
+    if (stopped || !window.LiveChannel) return;
+    channel = new window.LiveChannel({
+      ws: "/ws/races/" + raceId + "/", sse: "/live/races/" + raceId + "/events",
+      onmessage: handleMessage,
+      onstate: function (name) {
+        connected = name !== "down";
+        if (connected) socketWasOpen = true;
+        track.dataset.transport = name;
+        showConn();
+      },
+    });
   }
   showConn();
   connect();
