@@ -3,6 +3,8 @@
 The page is held to the API's sign-up limit (apps.accounts.throttles) and checks; a refusal keeps
 the form with the reason and the 429 or 403 the API would give.
 """
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login
 from django.shortcuts import redirect, render
 
@@ -34,6 +36,8 @@ def signup(request):
         if form.is_valid():
             user = form.save(client=info)
             if user is not None:
+                if settings.SIGNUP_BONUS:
+                    messages.success(request, f"Welcome to StockRace! You start with {settings.SIGNUP_BONUS:,} points.")
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 return redirect("lobby")
     return render(request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200)

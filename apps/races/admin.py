@@ -28,6 +28,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 class EntryInline(ReadOnlyInline):
     model = RaceEntry
+    verbose_name, verbose_name_plural = "lane", "Lanes"
     fields = ["lane", "stock", "open_price", "close_price", "pct_change", "final_position"]
     readonly_fields = fields
 

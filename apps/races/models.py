@@ -74,7 +74,7 @@ class RaceEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.race_id}:{self.stock_id}"
+        return f"Lane {self.lane}"  # also the title of its row in the race admin's inline
 
 
 class RaceTransition(models.Model):
@@ -94,7 +94,7 @@ class RaceTransition(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"race {self.race_id}: {self.from_state} -> {self.to_state} ({self.cause})"
+        return f"{self.from_state} → {self.to_state}"
 
 
 class RaceStanding(models.Model):
@@ -114,4 +114,4 @@ class RaceStanding(models.Model):
         constraints = [models.UniqueConstraint(fields=["race", "user"], name="race_standing_once_per_player")]
 
     def __str__(self) -> str:
-        return f"race {self.race_id} #{self.rank}: {self.user_id} {self.points_won}"
+        return f"#{self.rank}"
