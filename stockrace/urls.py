@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.core.views import healthz
+from apps.core.views import healthz, websocket_docs
 
 admin.site.site_header = "StockRace staff"
 admin.site.site_title = "StockRace staff"
@@ -19,14 +19,15 @@ api_v1 = [
     path("", include("apps.markets.api_urls")),
     path("", include("apps.botdetect.api_urls")),  # staff only: the fair-play review queue
     path("", include("apps.trading.api_urls")),
-]
     path("", include("apps.web.api_urls")),  # the watchlist
+]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/websockets/", websocket_docs, name="api-docs-websockets"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("apps.accounts.urls")),
     path("", include("apps.trading.urls")),

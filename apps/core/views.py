@@ -18,6 +18,18 @@ def healthz(request):
     return JsonResponse(report, status=status)
 
 
+@require_safe
+def websocket_docs(request):
+    """docs/WEBSOCKETS.md, served beside the REST docs."""
+    from django.conf import settings
+    from django.http import HttpResponse
+    from django.utils.html import escape
+
+    text = (settings.BASE_DIR / "docs" / "WEBSOCKETS.md").read_text(encoding="utf-8")
+    return HttpResponse("<!doctype html><meta charset=utf-8><title>StockRace WebSocket API</title>"
+                        f"<pre style='white-space:pre-wrap;max-width:70em;margin:2em auto'>{escape(text)}</pre>")
+
+
 def _is_api(request) -> bool:
     return request.path.startswith("/api/")
 

@@ -117,3 +117,13 @@ def test_refresh_tokens_rotate_and_a_password_change_revokes_every_token(django_
     assert client.post(f"/api/v1/races/{race.pk}/bets/", bet, format="json").status_code == 401  # cache consulted
     fresh = APIClient().post("/api/v1/auth/token/refresh/", {"refresh": refresh}, format="json")
     assert fresh.status_code == 401
+
+
+@pytest.mark.django_db
+def test_the_websocket_api_is_documented_beside_the_rest_docs(client):
+    response = client.get("/api/docs/websockets/")
+    assert response.status_code == 200
+    text = response.content.decode()
+    for message in ("snapshot", "frame", "room_event", "hello", "user_event", "auth", "quotes_request", "quote",
+                    "Last-Event-ID", "4429", "1009"):
+        assert message in text, message
