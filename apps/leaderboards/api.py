@@ -1,4 +1,5 @@
-"""Leaderboard API: global, weekly and monthly boards (past periods with ?period=)."""
+"""Leaderboard API: global, weekly and monthly boards (past periods with ?period=), and each
+race's board."""
 from __future__ import annotations
 
 from django.conf import settings
@@ -9,8 +10,10 @@ from rest_framework.views import APIView
 
 from apps.core.api import ApiError
 from apps.leaderboards import periods
-from apps.leaderboards.selectors import BOARDS, BoardPage, board_page
+from apps.leaderboards.selectors import BOARDS, BoardPage, board_page, race_board_page
 from apps.leaderboards.serializers import LeaderboardPageSerializer
+from apps.races.api import parse_race_id
+from apps.races.models import Race
 
 MAX_PAGE_SIZE = 200
 PAGE_PARAMETERS = [OpenApiParameter("page", int), OpenApiParameter("page_size", int)]
@@ -70,3 +73,20 @@ class LeaderboardView(APIView):
         page, page_size = page_params(request)
         result = board_page(board=board, period=period, offset=(page - 1) * page_size, limit=page_size)
         return board_response(request, result, page, page_size)
+
+
+class RaceLeaderboardView(APIView):
+    """GET /api/v1/races/{id}/leaderboard/ — players by points won in the race (after settlement)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=LeaderboardPageSerializer,
+                   parameters=[OpenApiParameter("race_id", int, OpenApiParameter.PATH)] + PAGE_PARAMETERS)
+    def get(self, request, race_id):
+        race_id = parse_race_id(race_id)
+        race = Race.objects.filter(pk=race_id).only("state").first()
+        if race is None:
+            raise ApiError(f"There is no race {race_id}.", code="not_found", status_code=404)
+        page, page_size = page_params(request)
+        board = race_board_page(race_id=race_id, offset=(page - 1) * page_size, limit=page_size)
+        return board_response(request, board, page, page_size, extra={"race_id": race_id, "state": race.state})

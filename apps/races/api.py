@@ -8,16 +8,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api import ApiError
-from apps.leaderboards.api import PAGE_PARAMETERS, board_response, page_params
-from apps.leaderboards.selectors import race_board_page
-from apps.leaderboards.serializers import LeaderboardPageSerializer
 from apps.races import selectors
 from apps.races.models import Race
 from apps.races.serializers import RaceDetailSerializer, RaceSerializer
 from apps.races.themes import theme_is_known
 
 
-def _race_id(value) -> int:
+def parse_race_id(value) -> int:
+    """A race id from the URL, or a 404 in the one error shape."""
     try:
         race_id = int(value)
     except (TypeError, ValueError):
@@ -63,25 +61,8 @@ class RaceDetailView(APIView):
     @extend_schema(responses=RaceDetailSerializer, parameters=[OpenApiParameter("race_id", int, OpenApiParameter.PATH)])
     def get(self, request, race_id):
         try:
-            race = selectors.race_detail(race_id=_race_id(race_id))
+            race = selectors.race_detail(race_id=parse_race_id(race_id))
         except Race.DoesNotExist:
             raise ApiError(f"There is no race {race_id}.", code="not_found", status_code=404)
         odds = selectors.race_odds_or_none(race)
         return Response(RaceDetailSerializer(race, context={"odds": odds}).data)
-
-
-class RaceLeaderboardView(APIView):
-    """GET /api/v1/races/{id}/leaderboard/ — players by points won in the race (after settlement)."""
-
-    permission_classes = [AllowAny]
-
-    @extend_schema(responses=LeaderboardPageSerializer,
-                   parameters=[OpenApiParameter("race_id", int, OpenApiParameter.PATH)] + PAGE_PARAMETERS)
-    def get(self, request, race_id):
-        race_id = _race_id(race_id)
-        race = Race.objects.filter(pk=race_id).only("state").first()
-        if race is None:
-            raise ApiError(f"There is no race {race_id}.", code="not_found", status_code=404)
-        page, page_size = page_params(request)
-        board = race_board_page(race_id=race_id, offset=(page - 1) * page_size, limit=page_size)
-        return board_response(request, board, page, page_size, extra={"race_id": race_id, "state": race.state})

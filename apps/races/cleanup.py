@@ -7,7 +7,8 @@
   refunds if settlement keeps failing;
 - open bets left in a cancelled race (placed while it was being cancelled) are refunded;
 - finished races that overlapped a recorded market-data gap are flagged for review;
-- settled races whose leaderboard sync never reported done are synced.
+- settled races whose after-commit work may be lost get the catch-ups registered in
+  ``settled_followups`` (the leaderboard sync).
 """
 from __future__ import annotations
 
@@ -19,12 +20,15 @@ from django.db import transaction
 
 from apps.bets.models import Bet
 from apps.core.redis import redis_now
-from apps.leaderboards.services import leaderboard_sync_pending
 from apps.races import lifecycle, refunds, settlement
 from apps.races.models import Race, RaceTransition
 
 log = logging.getLogger(__name__)
 S = Race.State
+# Catch-up work for races settled in the last hour whose after-commit work may have been lost:
+# name -> callable(race_ids=...) returning how many it did. Registered from above in
+# AppConfig.ready (apps.leaderboards: "leaderboards_synced"); the races app imports none of them.
+settled_followups: dict = {}
 
 
 def races_cleanup(*, now: datetime | None = None) -> dict[str, int]:
@@ -64,7 +68,9 @@ def races_cleanup(*, now: datetime | None = None) -> dict[str, int]:
     done["flagged"] = _flag_data_gaps(now)
     recent = Race.objects.filter(state=S.COMPLETED, settled_at__gte=now - timedelta(hours=1),
                                  settled_at__lt=now - timedelta(seconds=settings.RACE_STUCK_AFTER_SECONDS))
-    done["leaderboards_synced"] = leaderboard_sync_pending(race_ids=recent.values_list("pk", flat=True))
+    race_ids = list(recent.values_list("pk", flat=True))
+    for name, followup in settled_followups.items():
+        done[name] = followup(race_ids=race_ids)
     return done
 
 

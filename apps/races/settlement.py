@@ -35,8 +35,9 @@ from apps.races.models import Race
 log = logging.getLogger(__name__)
 
 
-# Called with the race id after each settlement commits (apps.botdetect registers its rescoring
-# here: a higher layer plugs in, the races app imports nothing of it).
+# Called with the race id after each settlement commits: the higher layers register here in
+# their AppConfig.ready (apps.leaderboards its board sync, apps.badges the badge evaluation,
+# apps.botdetect its rescoring), so the races app imports nothing of them.
 after_settled: list = []
 
 
@@ -74,7 +75,8 @@ CREATE TEMPORARY TABLE settle_bet (  -- only ever scanned whole: no index to mai
 ) ON COMMIT DROP
 """
 # apps.races.scoring.bet_score, set-based: the same float8 operations in the same order (the
-# per-race participants factor comes in as a parameter, computed by scoring.participants_factor).
+# per-race participants factor comes in as a parameter, computed by scoring.participants_factor;
+# the timing factor was fixed on each bet when it was placed).
 SCORE_SQL = """
 WITH entry AS (
     SELECT s.symbol, e.pct_change::float8 AS pct
@@ -95,14 +97,7 @@ factors AS (
                                               + COALESCE(b.podium[2] IN (%(t1)s, %(t3)s), false)::int
                                               + COALESCE(b.podium[3] IN (%(t1)s, %(t2)s), false)::int) END
         END AS acc,
-        CASE WHEN b.kind = 'bracket'
-             THEN 1.0::float8 + %(precision_w)s::float8
-                  / (1.0::float8 + GREATEST(0.0::float8, b.high_pct::float8 - b.low_pct::float8))
-             ELSE 1.0::float8 END AS prec,
-        CASE WHEN %(window)s::float8 > 0
-             THEN 1.0::float8 + %(timing_w)s::float8 * LEAST(1.0::float8, GREATEST(0.0::float8,
-                  EXTRACT(EPOCH FROM (%(starts)s::timestamptz - b.placed_at))::float8 / %(window)s::float8))
-             ELSE 1.0::float8 END AS timing,
+        b.timing AS timing,
         COALESCE(st.current, 0) AS streak_before
     FROM bets_bet b
     LEFT JOIN entry e ON e.symbol = b.symbol AND b.kind = 'bracket'
@@ -119,7 +114,7 @@ multiplied AS (
 scored AS (
     SELECT m.*,
         CASE WHEN m.acc > 0
-             THEN (((((m.stake::float8 * m.odds) * m.acc) * m.prec) * %(part)s::float8) * m.timing) * m.streak_f
+             THEN ((((m.stake::float8 * m.odds) * m.acc) * m.timing) * %(part)s::float8) * m.streak_f
              ELSE 0.0::float8 END AS total
     FROM multiplied m
 ),
@@ -141,9 +136,11 @@ PARTICIPANTS_SQL = (f"SELECT COUNT(DISTINCT b.user_id) FROM bets_bet b JOIN acco
                     f"WHERE b.race_id = %s AND {eligible_sql('u')}")
 # Everyone who bet in the race (their accounts are locked, in user id order, before scoring).
 BETTORS_SQL = "SELECT DISTINCT user_id FROM bets_bet WHERE race_id = %(race_id)s"
+# A race extends a player's streak only when every winner bet they had in it was right (hedging on
+# every stock ends it); a race without a winner bet of theirs leaves it alone.
 STREAK_SQL = """
 INSERT INTO leaderboards_playerstreak AS s (user_id, current, best, last_race_id, updated_at)
-SELECT user_id, CASE WHEN bool_or(hit) THEN 1 ELSE 0 END, CASE WHEN bool_or(hit) THEN 1 ELSE 0 END, %(race_id)s, now()
+SELECT user_id, CASE WHEN bool_and(hit) THEN 1 ELSE 0 END, CASE WHEN bool_and(hit) THEN 1 ELSE 0 END, %(race_id)s, now()
 FROM settle_bet WHERE kind = 'winner' GROUP BY user_id
 ON CONFLICT (user_id) DO UPDATE SET
     current = CASE WHEN EXCLUDED.current = 1 THEN s.current + 1 ELSE 0 END,
@@ -170,10 +167,8 @@ def race_settle(*, race_id: int, now: datetime | None = None) -> SettlementResul
     now = now or redis_now()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(CLAIM_SQL, [now, race_id])
-        claimed = cursor.fetchone()
-        if claimed is None:
+        if cursor.fetchone() is None:
             return None
-        betting_opens_at, starts_at = claimed
         checkpoint("claimed")
         cursor.execute(ENTRIES_SQL, [race_id])
         entries = cursor.fetchall()
@@ -187,11 +182,9 @@ def race_settle(*, race_id: int, now: datetime | None = None) -> SettlementResul
         cursor.execute("DROP TABLE IF EXISTS pg_temp.settle_bet")
         cursor.execute(TEMP_SQL)
         cursor.execute(SCORE_SQL, {
-            "race": race_id, "t1": order[0], "t2": order[1], "t3": order[2], "starts": starts_at,
-            "window": (starts_at - betting_opens_at).total_seconds(),
+            "race": race_id, "t1": order[0], "t2": order[1], "t3": order[2],
             "part": scoring.participants_factor(participants), "exact_w": scoring.PODIUM_EXACT_POSITION,
-            "top3_w": scoring.PODIUM_IN_TOP3, "precision_w": scoring.BRACKET_PRECISION_BONUS,
-            "timing_w": scoring.TIMING_EARLY_BONUS, "streak_w": scoring.STREAK_STEP,
+            "top3_w": scoring.PODIUM_IN_TOP3, "streak_w": scoring.STREAK_STEP,
             "streak_max": scoring.STREAK_MAX_STEPS, "eps": scoring.FLOOR_EPSILON,
         })
         cursor.execute("SELECT COUNT(*), COUNT(*) FILTER (WHERE payout > 0) FROM settle_bet")
@@ -215,11 +208,6 @@ def race_settle(*, race_id: int, now: datetime | None = None) -> SettlementResul
 
 
 def _after_commit(race_id: int, bets: int, payouts: int, paid: int) -> None:
-    from apps.badges.tasks import badges_evaluate_race_task
-    from apps.leaderboards.tasks import leaderboards_sync_race_task
-
-    transaction.on_commit(lambda: leaderboards_sync_race_task.delay(race_id))
-    transaction.on_commit(lambda: badges_evaluate_race_task.delay(race_id))
     events.race_event_on_commit(race_id, "settled", {"bets": bets, "payouts": payouts, "paid": paid})
     events.players_notify_on_commit(race_id=race_id, event_type="race_settled")
     for hook in after_settled:
