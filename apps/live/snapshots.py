@@ -13,6 +13,7 @@ import time
 import orjson
 from channels.db import database_sync_to_async
 
+from apps.bets.selectors import race_odds
 from apps.core import live_keys as keys
 from apps.core.events import dumps
 from apps.races.models import Race, RaceEntry
@@ -23,11 +24,7 @@ STATE_CACHE_SECONDS = 1.0
 
 
 def _odds(race_id: int) -> dict | None:
-    """Winner odds from the bets app's selector (apps.bets.selectors.race_odds), when present."""
-    try:
-        from apps.bets.selectors import race_odds
-    except ImportError:
-        return None
+    """Winner odds from the bets app's selector (apps.bets.selectors.race_odds)."""
     try:
         odds = race_odds(race_id)  # accepts a Race or its id
     except Exception:  # noqa: BLE001 - the room still opens without odds

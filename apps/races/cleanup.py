@@ -20,6 +20,7 @@ from django.db import transaction
 
 from apps.bets.models import Bet
 from apps.core.redis import redis_now
+from apps.feed.selectors import gaps_overlapping
 from apps.races import lifecycle, refunds, settlement
 from apps.races.models import Race, RaceTransition
 
@@ -75,10 +76,6 @@ def races_cleanup(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def _flag_data_gaps(now: datetime) -> int:
-    try:
-        from apps.feed.selectors import gaps_overlapping
-    except ImportError:  # the feed app's gap log has not landed: nothing to compare against
-        return 0
     flagged = 0
     recent = Race.objects.filter(state__in=[S.COMPLETED, S.CALCULATING], needs_review=False,
                                  ends_at__gte=now - timedelta(days=1)).prefetch_related("entries__stock")
