@@ -24,8 +24,8 @@ def documented() -> dict[str, set[str]]:
     for line in table.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 3 and cells[0].startswith("`") and cells[0] != "`type`":
-            # The field names are the backquoted words at the start of the data cell's items.
-            out[cells[0].strip("`")] = set(re.findall(r"(?:^|, )`([a-z_]+)`", cells[2]))
+            # The field names are the backquoted words outside the parenthesised explanations.
+            out[cells[0].strip("`")] = set(re.findall(r"`([a-z_]+)`", re.sub(r"\([^)]*\)", "", cells[2])))
     return out
 
 
