@@ -393,7 +393,21 @@ BET_MIN_STAKE = env.int("BET_MIN_STAKE", 1, min=1)
 BET_MAX_STAKE_PER_RACE = env.int("BET_MAX_STAKE_PER_RACE", 500, min=1)
 BET_COOLDOWN_SECONDS = env.float("BET_COOLDOWN_SECONDS", 2.0, min=0)
 BET_HOUSE_MARGIN = env.float("BET_HOUSE_MARGIN", 0.05, min=0, max=0.5)  # share of fair odds the house keeps
+# A bet the pricing model gives a chance above this is refused as a near-certainty (docs/ECONOMY.md).
+BET_MAX_WIN_PROBABILITY = env.float("BET_MAX_WIN_PROBABILITY", 0.9, min=0.5, max=0.99)
+# Betting closes this long before the start, so that nobody who watches the market sooner than our
+# feed delivers it can see the race begin while bets are still taken. It covers a real provider's
+# lag (docs/ECONOMY.md, "The feed cannot be front-run"); the simulator's feed has none.
+_REAL_FEED = MARKET_DATA_PROVIDER in ("finnhub", "alpaca")
+BET_CLOSE_BEFORE_START_SECONDS = env.float("BET_CLOSE_BEFORE_START_SECONDS", 5.0 if _REAL_FEED else 0.0, min=0)
+# How long a race waits after its start for each stock's first trade at or after the start before
+# opening it at its last earlier trade (flagged for review).
+RACE_OPEN_PRICE_WAIT_SECONDS = env.float("RACE_OPEN_PRICE_WAIT_SECONDS", 10.0 if _REAL_FEED else 0.0, min=0,
+                                         max=50)
 RACE_BETTING_WINDOW_SECONDS = env.int("RACE_BETTING_WINDOW_SECONDS", 300, min=10)
+if BET_CLOSE_BEFORE_START_SECONDS >= RACE_BETTING_WINDOW_SECONDS:
+    env.errors.append(f"BET_CLOSE_BEFORE_START_SECONDS={BET_CLOSE_BEFORE_START_SECONDS:g} leaves no betting window "
+                      f"(RACE_BETTING_WINDOW_SECONDS={RACE_BETTING_WINDOW_SECONDS})")
 RACE_LOBBY_TARGET = env.int("RACE_LOBBY_TARGET", 6, min=0)
 # Race lifecycle (apps/races): transitions are ETA tasks enqueued at most this far ahead (below
 # the broker's visibility timeout); the beat sweep is the safety net; a race this long past a

@@ -9,11 +9,13 @@ from rest_framework.generics import ListAPIView
 from rest_framework.views import APIView
 
 from apps.bets.auth import PlayerTokenAuthentication
+from apps.bets.models import Bet
 from apps.bets.errors import rate_limited
 from apps.bets.selectors import bets_of_user
 from apps.bets.serializers import BetRequestSerializer, BetSerializer, bet_representation, parse_bet_request
 from apps.bets.services import bet_place
 from apps.bets.throttles import BetThrottle
+from apps.races.selectors import race_results
 from apps.core.net import request_client_address
 from apps.core.observe import client_info_from_request, observe_bet
 from apps.core.inputs import whole_number
@@ -53,6 +55,18 @@ class MyBetsView(ListAPIView):
     @extend_schema(parameters=[OpenApiParameter("race", int, required=False, description="only bets on this race")])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["race_results"] = getattr(self, "_race_results", None)
+        return context
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        settled = {bet.race_id for bet in (page or []) if bet.status in (Bet.Status.WON, Bet.Status.LOST)}
+        # One query for the results of every race on the page with a settled bet (for the breakdowns).
+        self._race_results = race_results(settled) if settled else {}
+        return page
 
     def get_queryset(self):
         race = self.request.query_params.get("race")

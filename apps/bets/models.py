@@ -28,8 +28,13 @@ class Bet(models.Model):
     high_pct = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)  # bracket
     podium = ArrayField(models.CharField(max_length=16), size=3, null=True, blank=True)  # podium, in order
     odds = models.DecimalField(max_digits=10, decimal_places=4)  # fixed when placed
+    # The most the bet can pay: stake × odds × its timing × the largest participants and streak
+    # factors (apps.bets.pricing.Quote.potential_payout); no payout is ever above it.
     potential_payout = models.BigIntegerField()
     placed_at = models.DateTimeField()  # Redis server time
+    # The early-bet factor fixed when the bet was placed (apps.races.scoring.timing_factor); settlement
+    # multiplies the payout by it. Fixed width, set once.
+    timing = models.FloatField(default=1.0, db_default=1.0)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     payout = models.BigIntegerField(default=0)
     # The player's correct-winner streak when the race was settled: with the bet and the race's
@@ -84,18 +89,32 @@ class RaceStake(models.Model):
         return f"{self.user_id} staked {self.total} on race {self.race_id}"
 
 
-class RaceOdds(models.Model):
-    """Winner odds of one stock in one race, published once (before betting) and never changed.
+class RacePricing(models.Model):
+    """A race's pricing model, published once when its betting window opens and never changed.
 
-    Redis caches them per race (``race:{id}:odds``) for the bet path; this table is the truth
-    that survives a Redis restart, so a race's published odds never move.
+    ``card`` holds everything a quote needs (apps.bets.pricing: volatilities, loadings, winner
+    chances, podium expectations, the margin). Redis caches it per race (``bets:odds:{id}``) for
+    the bet path; this row is the truth that survives a Redis restart, so prices never move.
     """
+
+    race = models.OneToOneField("races.Race", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    card = models.JSONField()
+    source = models.CharField(max_length=16)  # candles (intraday), daily, or typical (no history)
+    published_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"pricing of race {self.race_id}"
+
+
+class RaceOdds(models.Model):
+    """Winner odds of one stock in one race, from its RacePricing card (for staff and reports)."""
 
     race = models.ForeignKey("races.Race", on_delete=models.CASCADE, related_name="+")
     symbol = models.CharField(max_length=16)
     odds = models.DecimalField(max_digits=10, decimal_places=4)
+    probability = models.FloatField(null=True, blank=True)  # the model's chance of finishing first
     momentum_pct = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
-    source = models.CharField(max_length=16)  # candles, snapshots, quotes or even
+    source = models.CharField(max_length=16)  # candles, daily or typical (older rows: quotes, even)
     published_at = models.DateTimeField()
 
     class Meta:

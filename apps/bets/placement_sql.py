@@ -5,8 +5,9 @@ in this order (the same order as every other writer: race first, then the player
 
 1. ``race``  — the race row FOR SHARE: a state change (open → running, cancel) waits for the
    bets in flight, and a bet that had to wait sees the new state;
-2. ``bet``   — the bet, only if the race is open, not started by Redis time, and has every
-   chosen symbol; ``ON CONFLICT DO NOTHING`` on (user, Idempotency-Key) makes a repeat wait
+2. ``bet``   — the bet, only if the race is open, its betting not closed by Redis time
+   (``closes`` is now + BET_CLOSE_BEFORE_START_SECONDS: betting closes that long before the start),
+   and has every chosen symbol; ``ON CONFLICT DO NOTHING`` on (user, Idempotency-Key) makes a repeat wait
    for the first attempt and then insert nothing;
 3. ``stake`` — the player's stake total on the race, a conditional upsert: the per-race cap;
 4. ``debit`` — the conditional debit of the points account: balance, cooldown, active player;
@@ -38,11 +39,11 @@ WITH race AS (
 ),
 bet AS (
     INSERT INTO bets_bet (user_id, race_id, kind, stake, symbol, low_pct, high_pct, podium, odds,
-                          potential_payout, placed_at, status, payout, idempotency_key, client_ip)
+                          potential_payout, placed_at, timing, status, payout, idempotency_key, client_ip)
     SELECT %(user)s, %(race)s, %(kind)s, %(stake)s, %(symbol)s, %(low)s, %(high)s, %(podium)s, %(odds)s,
-           %(payout)s, %(now)s, 'open', 0, %(key)s, %(ip)s
+           %(payout)s, %(now)s, %(timing)s, 'open', 0, %(key)s, %(ip)s
     FROM race
-    WHERE race.state = 'open' AND race.starts_at > %(now)s AND race.symbols @> %(chosen)s::text[]
+    WHERE race.state = 'open' AND race.starts_at > %(closes)s AND race.symbols @> %(chosen)s::text[]
     ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id
 ),

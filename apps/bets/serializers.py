@@ -67,9 +67,20 @@ def _pct(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def bet_representation(bet: Bet) -> dict:
+def bet_representation(bet: Bet, result=None) -> dict:
     """The bet as players see it. A replayed POST returns exactly this again, so every value is
-    rendered from what is stored (odds to the cent, percentages as numbers)."""
+    rendered from what is stored (odds to the cent, percentages as numbers).
+
+    ``potential_payout`` is the most the bet can pay (apps.bets.pricing.Quote.potential_payout);
+    ``breakdown``, once the bet is settled, how its payout was computed
+    (apps.races.selectors.bet_breakdown). Pass the race's ``result`` (a scoring.RaceResult) when
+    rendering many settled bets, so that it is read once per race.
+    """
+    breakdown = None
+    if bet.status in (Bet.Status.WON, Bet.Status.LOST):
+        from apps.races.selectors import bet_breakdown
+
+        breakdown = bet_breakdown(bet, result)
     return {
         "id": bet.pk,
         "race": bet.race_id,
@@ -84,7 +95,24 @@ def bet_representation(bet: Bet) -> dict:
         "placed_at": bet.placed_at.isoformat().replace("+00:00", "Z"),
         "status": bet.status,
         "payout": bet.payout,
+        "timing": bet.timing,
+        "breakdown": breakdown,
     }
+
+
+class BetBreakdownSerializer(serializers.Serializer):
+    """stake × odds × accuracy × timing × participants × streak = total; payout = floor(total)."""
+
+    stake = serializers.IntegerField()
+    odds = serializers.FloatField()
+    accuracy = serializers.FloatField(help_text="1 for a correct pick, a share for a partial podium, 0 for a miss")
+    timing = serializers.FloatField(help_text="early-bet factor, fixed when the bet was placed")
+    participants = serializers.FloatField(help_text="larger races pay a little more")
+    streak = serializers.FloatField(help_text="consecutive races with every winner pick right")
+    total = serializers.FloatField()
+    payout = serializers.IntegerField()
+    max_payout = serializers.IntegerField(help_text="the most the bet could pay, shown when it was placed")
+    legacy = serializers.BooleanField(required=False, help_text="settled under the rules before the current economy")
 
 
 class BetSerializer(serializers.Serializer):
@@ -103,6 +131,9 @@ class BetSerializer(serializers.Serializer):
     placed_at = serializers.DateTimeField()
     status = serializers.ChoiceField(choices=Bet.Status.choices)
     payout = serializers.IntegerField()
+    timing = serializers.FloatField(help_text="the early-bet factor fixed when the bet was placed")
+    breakdown = BetBreakdownSerializer(allow_null=True, help_text="how the payout was computed, once settled")
 
     def to_representation(self, instance):
-        return bet_representation(instance)
+        results = self.context.get("race_results") or {}
+        return bet_representation(instance, results.get(instance.race_id))

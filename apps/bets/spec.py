@@ -6,10 +6,14 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 
-from apps.bets import errors, odds as odds_math
+from apps.bets import errors, pricing
 from apps.bets.models import Bet
 
 PCT_QUANTUM = Decimal("0.001")  # Bet.low_pct / high_pct precision
+# The widest bounds any bracket may have; each race narrows them to a range that makes sense for its
+# duration and stocks (apps.bets.services.quote_bet).
+BRACKET_MAX_PCT = Decimal(str(pricing.BRACKET_LIMIT_PCT))
+BRACKET_MIN_PCT = -BRACKET_MAX_PCT
 
 
 @dataclass(frozen=True)
@@ -34,9 +38,8 @@ def _pct(value, field: str) -> Decimal:
         pct = Decimal(str(value)).quantize(PCT_QUANTUM)
     except (InvalidOperation, ValueError, TypeError):
         raise errors.invalid(f"{field} must be a number (a % change such as 2.5).", field=field)
-    if not pct.is_finite() or not odds_math.BRACKET_MIN_PCT <= pct <= odds_math.BRACKET_MAX_PCT:
-        raise errors.invalid(f"{field} must be between {odds_math.BRACKET_MIN_PCT}% and "
-                             f"{odds_math.BRACKET_MAX_PCT}%.", field=field)
+    if not pct.is_finite() or not BRACKET_MIN_PCT <= pct <= BRACKET_MAX_PCT:
+        raise errors.invalid(f"{field} must be between {BRACKET_MIN_PCT}% and {BRACKET_MAX_PCT}%.", field=field)
     return pct
 
 
@@ -68,8 +71,8 @@ def bet_spec(*, kind, stake, symbol=None, low_pct=None, high_pct=None, symbols=N
             field = "low_pct" if low_pct is None else "high_pct"
             raise errors.invalid("A bracket bet needs low_pct and high_pct (e.g. 2.0 and 4.0).", field=field)
         low, high = _pct(low_pct, "low_pct"), _pct(high_pct, "high_pct")
-        if high - low < odds_math.BRACKET_MIN_WIDTH_PCT:
-            raise errors.invalid(f"high_pct must be above low_pct by at least {odds_math.BRACKET_MIN_WIDTH_PCT} "
+        if high - low < pricing.BRACKET_MIN_WIDTH_PCT:
+            raise errors.invalid(f"high_pct must be above low_pct by at least {pricing.BRACKET_MIN_WIDTH_PCT} "
                                  f"points (you gave {low}% to {high}%).", field="high_pct")
         return BetSpec(kind=kind, stake=stake, symbol=_symbol(symbol, "symbol"), low_pct=low, high_pct=high)
     if not isinstance(symbols, (list, tuple)) or len(symbols) != 3:

@@ -42,3 +42,33 @@ def next_session(moment: datetime) -> tuple[datetime, datetime]:
         open_ts = cal.next_open(pd.Timestamp(moment))
         session = cal.minute_to_session(open_ts)
         return (open_ts.to_pydatetime(), cal.session_close(session).to_pydatetime())
+
+
+def real_feed() -> bool:
+    """A real market-data provider: its stocks trade only in the regular session (the simulator trades
+    around the clock)."""
+    from django.conf import settings
+
+    return settings.MARKET_DATA_PROVIDER in ("finnhub", "alpaca")
+
+
+def within_session(start: datetime, end: datetime) -> bool:
+    """Whether [start, end] lies inside one regular session."""
+    session = session_on(start)
+    return session is not None and session[0] <= start and end <= session[1]
+
+
+def first_fit(start: datetime, length) -> datetime:
+    """The earliest instant at or after ``start`` from which a race of ``length`` (a timedelta) runs
+    inside one regular session."""
+    moment = start
+    for _ in range(60):  # weekends and holidays: a few steps at most
+        session = session_on(moment)
+        if session is not None:
+            begin = max(moment, session[0])
+            if begin + length <= session[1]:
+                return begin
+            moment = next_session(session[1])[0]
+        else:
+            moment = next_session(moment)[0]
+    return moment

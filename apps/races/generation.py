@@ -1,4 +1,8 @@
-"""The lobby generator: keeps RACE_LOBBY_TARGET upcoming races at any hour.
+"""The lobby generator: keeps RACE_LOBBY_TARGET upcoming races.
+
+With the simulator it runs the lobby around the clock; with a real provider every race fits
+inside a regular New York session (its stocks trade only then), so overnight the lobby fills with
+the next session's races.
 
 A mix of 5-minute sprints, 15-minute dashes, hour races and full-day marathons (one per
 regular New York session), each with a theme that picks its stocks. Generated races get house
@@ -14,8 +18,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from apps.core.redis import get_redis, redis_now
+from apps.races import calendar
 from apps.races.models import Race
-from apps.races.services import RaceError, race_create_themed
+from apps.races.services import DURATIONS, RaceError, race_create_themed
 from apps.races.themes import (SECTOR_PREFIX, THEME_CUSTOM, THEME_TECH, THEME_TOP_GAINERS, raceable_symbols,
                                sectors)
 
@@ -58,6 +63,9 @@ def _start_for(duration: str, now: datetime, window: timedelta) -> datetime:
     start = now + window
     if last is not None:
         start = max(start, last + SPACING[duration])
+    if calendar.real_feed():
+        # A real feed's stocks trade only in the regular session: the race must fit inside one.
+        start = calendar.first_fit(start, DURATIONS[duration])
     return start.replace(microsecond=0)
 
 

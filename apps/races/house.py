@@ -88,9 +88,11 @@ def _weighted_order(rng: random.Random, weights: dict[str, float], k: int) -> li
     return picked
 
 
-def bet_choice(*, rng: random.Random, odds: dict[str, float], duration: str) -> dict:
-    """The kwargs of one house bet (kind, stake, picks)."""
-    from apps.bets.odds import BRACKET_SIGMA_PCT, DEFAULT_BRACKET_SIGMA_PCT
+def bet_choice(*, rng: random.Random, odds: dict[str, float], duration: str,
+               sigma: dict[str, float] | None = None) -> dict:
+    """The kwargs of one house bet (kind, stake, picks); ``sigma``: each stock's spread over the race
+    in % (the pricing card's), else the duration's typical spread."""
+    from apps.bets.pricing_estimate import TYPICAL_SIGMA_PCT
 
     kind = rng.choices([k for k, _ in KIND_WEIGHTS], weights=[w for _, w in KIND_WEIGHTS])[0]
     chance = {s: 1 / o for s, o in sorted(odds.items())}
@@ -100,11 +102,11 @@ def bet_choice(*, rng: random.Random, odds: dict[str, float], duration: str) -> 
     elif kind == "podium":
         bet["symbols"] = _weighted_order(rng, chance, 3)
     else:
-        sigma = BRACKET_SIGMA_PCT.get(duration, DEFAULT_BRACKET_SIGMA_PCT)
-        centre = rng.gauss(0, sigma)
-        width = sigma * rng.choice((0.5, 1, 1, 2, 3))
-        bet.update(symbol=rng.choice(sorted(odds)), low_pct=round(centre - width / 2, 2),
-                   high_pct=round(centre + width / 2, 2))
+        symbol = rng.choice(sorted(odds))
+        spread = (sigma or {}).get(symbol) or TYPICAL_SIGMA_PCT.get(duration, 1.0)
+        centre = rng.gauss(0, spread)
+        width = max(0.05, spread * rng.choice((0.5, 1, 1, 2)))
+        bet.update(symbol=symbol, low_pct=round(centre - width / 2, 2), high_pct=round(centre + width / 2, 2))
     return bet
 
 
@@ -139,16 +141,19 @@ def house_plan_bets_on_commit(race_id: int) -> None:
 def house_bet_place(*, race_id: int, user_id: int, seq: int):
     """Place house bet number ``seq`` of a race (idempotent: its key is house:{race}:{seq})."""
     from apps.bets.errors import BetRefused
-    from apps.bets.selectors import race_odds
-    from apps.bets.services import bet_place
+    from apps.bets.pricing import winner_odds
+    from apps.bets.services import bet_place, race_odds_publish
 
     user = get_user_model().objects.filter(pk=user_id, is_house=True).first()
     race = Race.objects.filter(pk=race_id).only("duration", "state").first()
     if user is None or race is None or race.state != Race.State.OPEN:
         return None
     rng = random.Random(f"{race_id}:{seq}")
-    odds = {s: float(o) for s, o in race_odds(race).items()}
-    choice = bet_choice(rng=rng, odds=odds, duration=race.duration)
+    card = race_odds_publish(race_id=race_id)  # the race is open: its published prices (fixed now if need be)
+    if card is None:
+        return None
+    odds = {s: float(winner_odds(card, lane)) for lane, s in enumerate(card["symbols"])}
+    choice = bet_choice(rng=rng, odds=odds, duration=race.duration, sigma=dict(zip(card["symbols"], card["sigma"])))
     try:
         return bet_place(user=user, race_id=race_id, idempotency_key=f"house:{race_id}:{seq}", **choice)
     except BetRefused as exc:  # cooldown, stake cap, window closed: a house bettor just skips

@@ -18,7 +18,7 @@ from django.db.models.functions import Concat, Left
 
 from apps.core.redis import get_redis, redis_now
 from apps.market.quotes import read_quotes
-from apps.races import events, refunds, scheduling
+from apps.races import events, opening, refunds, scheduling
 from apps.races.models import Race, RaceEntry, RaceTransition
 
 log = logging.getLogger(__name__)
@@ -81,12 +81,46 @@ def _publish_odds(race_id: int) -> None:
         log.exception("race %s: could not publish odds", race_id)
 
 
+def _opening_prices(race_id: int, starts_at: datetime, now: datetime) -> tuple[dict[str, Decimal], list[str],
+                                                                               list[str], list[str]]:
+    """(prices, missing, stale, opened early): each stock's first trade stamped at or after the start.
+
+    A stock whose feed has not delivered one yet is waited for, up to RACE_OPEN_PRICE_WAIT_SECONDS
+    after the start (apps.races.opening); one that still has none then opens at its latest earlier
+    trade and is listed in ``opened early`` (the race is flagged for review).
+    """
+    symbols = list(_entry_symbols(race_id))
+    client = get_redis()
+    quotes = read_quotes(client, symbols)
+    start_ts = starts_at.timestamp()
+    prices = {s: q.price for s, q in quotes.items() if q.price > 0 and q.ts >= start_ts}
+    pending = [s for s in symbols if s not in prices]
+    wait = settings.RACE_OPEN_PRICE_WAIT_SECONDS
+    if pending and wait > 0:
+        remaining = start_ts + wait - now.timestamp()
+        prices.update(opening.first_trades(client, pending, since=start_ts, timeout=min(wait, max(0.0, remaining))))
+        quotes = read_quotes(client, symbols)  # fresh receive times for the staleness check
+    early = sorted(s for s in symbols if s not in prices and s in quotes and quotes[s].price > 0) if wait > 0 else []
+    for s in symbols:
+        if s not in prices and s in quotes and quotes[s].price > 0:
+            prices[s] = quotes[s].price  # its latest trade, before the start
+    stale_before = now.timestamp() - settings.MARKET_DATA_STALE_SECONDS
+    missing = sorted(set(symbols) - set(prices))
+    stale = sorted(s for s, q in quotes.items() if q.recv and q.recv < stale_before and s in prices)
+    return ({s: Decimal(str(p)).quantize(Decimal("0.0001")) for s, p in prices.items()}, missing, stale, early)
+
+
 def race_start(*, race_id: int, now: datetime | None = None, cause: str = "start time reached") -> bool:
-    """open → running with the opening prices locked; cancelled with refunds if a price is missing."""
+    """open → running with the opening prices locked; cancelled with refunds if a price is missing.
+
+    The opening price of each stock is its first trade whose provider timestamp is at or after the
+    start (``_opening_prices``); with a lagging feed this waits for it a little.
+    """
     now = now or redis_now()
-    if not Race.objects.filter(pk=race_id, state=S.OPEN, starts_at__lte=now).exists():
+    race = Race.objects.filter(pk=race_id, state=S.OPEN, starts_at__lte=now).only("starts_at").first()
+    if race is None:
         return False
-    prices, missing, stale = _locked_prices(race_id, now)
+    prices, missing, stale, early = _opening_prices(race_id, race.starts_at, now)
     if missing:
         race_cancel(race_id=race_id, cause=f"no opening price for {', '.join(missing)}", now=now,
                     from_states=(S.OPEN,))
@@ -100,6 +134,9 @@ def race_start(*, race_id: int, now: datetime | None = None, cause: str = "start
             RaceEntry.objects.filter(pk=entries[symbol]).update(open_price=price)
         if stale:
             _flag(race_id, f"opening prices were stale for {', '.join(stale)}")
+        if early:
+            _flag(race_id, f"no trade at or after the start within {settings.RACE_OPEN_PRICE_WAIT_SECONDS:g} s "
+                           f"for {', '.join(early)}: opened at the last earlier trade")
         race = Race.objects.get(pk=race_id)
         scheduling.schedule_upcoming_on_commit(race)
         events.race_event_on_commit(race_id, "started", {"at": now.isoformat(),

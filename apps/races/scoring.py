@@ -15,16 +15,18 @@ from decimal import Decimal
 # swapped) scores 0.45, well below the exact order's 1.0.
 PODIUM_EXACT_POSITION = 0.25
 PODIUM_IN_TOP3 = 0.10
-# Bracket precision bonus: a correct bracket of width w % earns 1 + BONUS / (1 + w).
-BRACKET_PRECISION_BONUS = 0.5
-# Participants: 1 + 0.05 per doubling of the field, capped.
-PARTICIPANTS_STEP = 0.05
-PARTICIPANTS_CAP = 1.25
-# Timing: 1.05 for a bet at the opening of the betting window, falling linearly to 1.00 at the start.
-TIMING_EARLY_BONUS = 0.05
-# Streak: +0.1 per earlier consecutive correct winner pick, up to +0.5.
-STREAK_STEP = 0.10
+# The factors settlement multiplies a payout by. The odds already pay for their largest values
+# (apps.bets.pricing), so they move money between players and never past the house's margin.
+# Timing: up to TIMING_MAX for a bet when betting opens, 1.00 when it closes (fixed on the bet).
+TIMING_EARLY_BONUS = 0.03
+TIMING_MAX = 1.0 + TIMING_EARLY_BONUS
+# Participants: 1 + PARTICIPANTS_STEP per doubling of the field, capped (reached at 32 players).
+PARTICIPANTS_STEP = 0.015
+PARTICIPANTS_CAP = 1.075
+# Streak: +STREAK_STEP per earlier consecutive race with every winner pick right, up to STREAK_MAX_STEPS.
+STREAK_STEP = 0.02
 STREAK_MAX_STEPS = 5
+STREAK_CAP = 1.0 + STREAK_STEP * STREAK_MAX_STEPS  # the same float operations as SCORE_SQL's
 FLOOR_EPSILON = 1e-9
 
 
@@ -47,8 +49,8 @@ class BetInput:
     low_pct: float | None = None
     high_pct: float | None = None
     podium: tuple[str, ...] | None = None
-    seconds_before_start: float = 0.0  # how long before the start the bet was placed
-    streak: int = 0  # the player's correct-winner streak before this race
+    timing: float = 1.0  # the early-bet factor fixed on the bet when it was placed (timing_factor)
+    streak: int = 0  # the player's streak before this race
 
 
 def final_order(pct: dict[str, float], lanes: dict[str, int]) -> tuple[str, ...]:
@@ -76,21 +78,15 @@ def accuracy(bet: BetInput, result: RaceResult) -> float:
     raise ValueError(f"unknown bet kind {bet.kind!r}")
 
 
-def precision_factor(bet: BetInput) -> float:
-    if bet.kind != "bracket" or bet.low_pct is None or bet.high_pct is None:
-        return 1.0
-    width = max(0.0, bet.high_pct - bet.low_pct)
-    return 1.0 + BRACKET_PRECISION_BONUS / (1.0 + width)
-
-
 def participants_factor(participants: int) -> float:
     return min(PARTICIPANTS_CAP, 1.0 + PARTICIPANTS_STEP * math.log2(max(1, participants)))
 
 
-def timing_factor(seconds_before_start: float, window_seconds: float) -> float:
+def timing_factor(seconds_before_close: float, window_seconds: float) -> float:
+    """TIMING_MAX for a bet placed when betting opens, falling linearly to 1.0 when it closes."""
     if window_seconds <= 0:
         return 1.0
-    early = min(1.0, max(0.0, seconds_before_start / window_seconds))
+    early = min(1.0, max(0.0, seconds_before_close / window_seconds))
     return 1.0 + TIMING_EARLY_BONUS * early
 
 
@@ -101,25 +97,24 @@ def streak_factor(bet: BetInput, hit: bool) -> float:
 
 
 def bet_score(bet: BetInput, result: RaceResult) -> tuple[int, dict]:
-    """(payout, breakdown). The payout is floor(stake × odds × every factor); 0 for a miss."""
+    """(payout, breakdown). The payout is floor(stake × odds × accuracy × timing × participants × streak);
+    0 for a miss. The breakdown lists every factor in the order they multiply."""
     acc = accuracy(bet, result)
-    if acc <= 0.0:
-        return 0, {"accuracy": 0.0, "total": 0.0}
     factors = {
         "accuracy": acc,
-        "precision": precision_factor(bet),
+        "timing": bet.timing,
         "participants": participants_factor(result.participants),
-        "timing": timing_factor(bet.seconds_before_start, result.window_seconds),
         "streak": streak_factor(bet, acc >= 1.0),
     }
+    if acc <= 0.0:
+        return 0, {"stake": bet.stake, "odds": bet.odds, **factors, "total": 0.0}
     total = bet.stake * bet.odds
     for value in factors.values():
         total *= value
     # A hair added before the floor so that float noise (…99999) cannot take a point away;
     # settlement's SQL (apps.races.settlement.SCORE_SQL) does the same float8 operations in the same order.
     payout = int(math.floor(total + FLOOR_EPSILON))
-    return payout, {"base": round(bet.stake * bet.odds, 4), **{k: round(v, 6) for k, v in factors.items()},
-                    "total": round(total, 6)}
+    return payout, {"stake": bet.stake, "odds": bet.odds, **factors, "total": total}
 
 
 def to_float(value: Decimal | float | None) -> float | None:

@@ -54,33 +54,49 @@ def race_result(race: Race) -> scoring.RaceResult | None:
     )
 
 
+def race_results(race_ids) -> dict[int, scoring.RaceResult]:
+    """The locked results of several races in one query, {race_id: RaceResult} (races without
+    locked results are left out)."""
+    rows: dict[int, list] = {}
+    meta: dict[int, tuple] = {}
+    for race_id, symbol, pct, position, participants, opens, starts in (
+            RaceEntry.objects.filter(race_id__in=list(race_ids))
+            .values_list("race_id", "stock__symbol", "pct_change", "final_position", "race__participants",
+                         "race__betting_opens_at", "race__starts_at")):
+        rows.setdefault(race_id, []).append((symbol, pct, position))
+        meta[race_id] = (participants, (starts - opens).total_seconds())
+    out = {}
+    for race_id, entries in rows.items():
+        if any(pct is None or position is None for _, pct, position in entries):
+            continue
+        participants, window = meta[race_id]
+        out[race_id] = scoring.RaceResult(
+            pct={symbol: float(pct) for symbol, pct, _ in entries},
+            order=tuple(symbol for symbol, _, _ in sorted(entries, key=lambda r: r[2])),
+            participants=participants, window_seconds=window)
+    return out
+
+
 def bet_breakdown(bet, result: scoring.RaceResult | None = None) -> dict | None:
-    """How a settled bet's payout was computed (docs/SCORING.md): every factor and the total.
+    """How a settled bet's payout was computed (docs/SCORING.md): every factor, in the order they
+    multiply, and the total: stake × odds × accuracy × timing × participants × streak = total, and
+    the payout is the total rounded down.
 
     Scoring is deterministic, so the breakdown is recomputed from the bet, the race's locked
-    results and the streak stored at settlement rather than stored per bet. Its payout equals
-    the stored one (tests/races/test_settlement_sql_matches_scoring.py). None for a bet that is
-    not settled (open or refunded).
+    results and the streak stored at settlement rather than stored per bet; its payout equals the
+    stored one (tests/races/test_settlement_sql_matches_scoring.py). None for a bet that is not
+    settled (open or refunded). A bet settled under the rules before the current economy (whose
+    stored payout the current rules do not reproduce) gets ``{"payout": …, "legacy": True}``.
     """
     if bet.status not in ("won", "lost"):
         return None
-    race = bet.race
-    result = result or race_result(race)
+    result = result or race_result(bet.race)
     if result is None:
         return None
     payout, breakdown = scoring.bet_score(scoring.BetInput(
         kind=bet.kind, stake=bet.stake, odds=float(bet.odds), symbol=bet.symbol,
         low_pct=scoring.to_float(bet.low_pct), high_pct=scoring.to_float(bet.high_pct),
-        podium=tuple(bet.podium) if bet.podium else None,
-        seconds_before_start=(race.starts_at - bet.placed_at).total_seconds(), streak=bet.streak_before), result)
-    return {**breakdown, "payout": payout}
-
-
-ACTIVE_STATES = (Race.State.OPEN, Race.State.RUNNING)
-
-
-def active_race_symbols() -> set[str]:
-    """Symbols of every race open for bets or running: the feed snapshots them every second
-    (registered with apps.feed.selectors.active_symbol_sources in RacesConfig.ready)."""
-    return set(RaceEntry.objects.filter(race__state__in=ACTIVE_STATES)
-               .values_list("stock__symbol", flat=True).distinct())
+        podium=tuple(bet.podium) if bet.podium else None, timing=bet.timing, streak=bet.streak_before), result)
+    if payout != bet.payout:
+        return {"payout": bet.payout, "legacy": True}
+    return {**breakdown, "payout": payout, "max_payout": bet.potential_payout}

@@ -59,6 +59,10 @@ def race_create(*, title: str, duration: str, symbols: list[str], starts_at: dat
     if window < timedelta(0):
         raise RaceError("The betting window cannot be negative.")
     start, end = race_window(duration=duration, starts_at=starts_at, session_aligned=session_aligned)
+    if calendar.real_feed() and not calendar.within_session(start, end):
+        raise RaceError("With a real market-data provider a race runs inside one regular session "
+                        "(09:30–16:00 New York, earlier on half days), when its stocks trade; "
+                        f"this one would run {start:%Y-%m-%d %H:%M} to {end:%H:%M} UTC.")
     with transaction.atomic():
         race = Race.objects.create(title=title[:120], theme=theme, duration=duration,
                                    betting_opens_at=start - window, starts_at=start, ends_at=end,

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from apps.bets import errors
-from apps.bets import odds as odds_math
 from apps.bets import services
 from apps.bets.selectors import race_odds
 from apps.bets.throttles import bet_preflight
@@ -28,27 +27,28 @@ class BetRefused(Exception):
 @dataclass(frozen=True)
 class Preview:
     odds: Decimal | None
-    payout: int | None
+    payout: int | None  # the most the bet can pay (a true maximum)
     note: str = ""
+    base: int | None = None  # what a correct pick pays before the participants and streak factors
+    chance: float | None = None  # the model's chance that the pick is fully right
+    timing: float | None = None  # the early-bet factor the bet would get now
+    kind: str = ""
 
 
 def winner_odds(*, race: Race) -> dict[str, Decimal]:
-    """The race's published winner odds per symbol (published on first read, then fixed)."""
-    return race_odds(race)
+    """The race's published winner odds per symbol; empty before betting opens (viewing a race
+    never publishes them)."""
+    return race_odds(race) or {}
 
 
 def bet_preview(*, race: Race, args: dict) -> Preview:
-    """Odds and potential payout of a bet before it is placed (the functions bet_place fixes them with)."""
-    kind, stake = args["kind"], args["stake"]
-    if kind == "winner":
-        odds = winner_odds(race=race).get(args["symbol"])
-    elif kind == "bracket":
-        odds = odds_math.bracket_odds(args["low_pct"], args["high_pct"], race.duration)
-    else:
-        odds = odds_math.podium_odds(len(race.entries.all()))
-    if odds is None:
-        return Preview(None, None, "Odds are published when betting opens.")
-    return Preview(odds, odds_math.potential_payout(stake, odds))
+    """Odds, chance and the most a bet can pay if placed now: the very quote bet_place fixes."""
+    try:
+        quote = services.bet_preview(race_id=race.pk, **args)
+    except errors.BetRefused as exc:
+        return Preview(None, None, str(exc.detail))
+    return Preview(quote["odds"], quote["potential_payout"], base=quote["base_payout"], chance=quote["chance"],
+                   timing=quote["timing"], kind=quote["kind"])
 
 
 def bet_place(*, user, race: Race, args: dict, client: ClientInfo, idempotency_key: str | None):

@@ -9,7 +9,9 @@ from decimal import Decimal
 
 import pytest
 
+from apps.bets import pricing
 from apps.bets.models import Bet, RaceStake
+from apps.bets.selectors import race_card
 from apps.bets.services import bet_place
 from apps.points.models import LedgerEntry, PointsAccount
 from apps.races.models import Race
@@ -47,7 +49,8 @@ def test_winner_bet_is_placed_with_fixed_odds_and_debited_through_the_ledger(bet
     bet = Bet.objects.get(pk=body["id"])
     assert body["kind"] == "winner" and body["symbol"] == "AAPL" and body["stake"] == 50
     assert Decimal(body["odds"]) == bet.odds > 1
-    assert body["potential_payout"] == bet.potential_payout == int(50 * bet.odds)
+    # The most it can pay: the stake × the odds × its early-bet factor × the largest field × the best streak.
+    assert body["potential_payout"] == bet.potential_payout == int(50 * float(bet.odds) * bet.timing * 1.075 * 1.1)
     entry = LedgerEntry.objects.get(bet_id=bet.pk)
     assert entry.kind == "stake" and entry.amount == -50 and entry.race_id == race.pk
     assert_ledger_balanced(bettor.pk, balance=settings.SIGNUP_BONUS - 50)
@@ -66,7 +69,10 @@ def test_bracket_and_podium_bets(bettor_client, race, settings):
                                 format="json")
     assert podium.status_code == 201, podium.content
     assert podium.json()["symbols"] == ["TSLA", "AAPL", "MSFT"]
-    assert Decimal(podium.json()["odds"]) == Decimal("22.80")  # 4 stocks: 24 orders, 5% margin
+    # Priced on the podium's expected accuracy (exact order and partial credit) under the race's model.
+    card = race_card(race)
+    expected = card["podium"][pricing.podium_picks(4).index((2, 0, 1))]
+    assert Decimal(podium.json()["odds"]) == pricing.round_odds(pricing.raw_odds(expected, "podium", 0.05), "podium")
 
 
 @pytest.mark.django_db

@@ -11,15 +11,14 @@ from django.db import connection
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.bets.models import Bet
-from apps.bets.selectors import race_odds
-from apps.bets.services import bet_place
+from apps.bets.services import bet_place, race_odds_publish
 from tests.support.factories import UserFactory
 
 
 @pytest.mark.django_db(transaction=True)
 def test_bet_place_is_one_statement_in_autocommit(race, django_assert_num_queries, settings):
     settings.BET_COOLDOWN_SECONDS = 0
-    race_odds(race)
+    race_odds_publish(race_id=race.pk)
     player = UserFactory(username="counted")
     with django_assert_num_queries(1):  # the bet: atomic by itself
         bet_place(user=player, race_id=race.pk, kind="winner", stake=5, symbol="AAPL")
@@ -35,7 +34,7 @@ def test_bet_place_is_one_statement_in_autocommit(race, django_assert_num_querie
 
 @pytest.mark.django_db(transaction=True)
 def test_the_http_request_reads_no_user_row(client, race, django_assert_num_queries):
-    race_odds(race)
+    race_odds_publish(race_id=race.pk)
     player = UserFactory(username="http-counted")
     auth = {"HTTP_AUTHORIZATION": f"Bearer {AccessToken.for_user(player)}"}
     with django_assert_num_queries(1):  # the bet statement alone: the token names the player

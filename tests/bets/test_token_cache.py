@@ -8,7 +8,7 @@ import pytest
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.bets.auth import PlayerTokenAuthentication
-from apps.bets.selectors import race_odds
+from apps.bets.services import race_odds_publish
 from tests.support.factories import UserFactory
 
 BODY = {"kind": "winner", "stake": 1, "symbol": "AAPL"}
@@ -29,7 +29,7 @@ def _post(client, race, token):
 @pytest.mark.django_db
 def test_a_verified_token_is_remembered_and_names_its_player(client, race, settings):
     settings.BET_COOLDOWN_SECONDS = 0
-    race_odds(race)
+    race_odds_publish(race_id=race.pk)
     player = UserFactory(username="cached")
     token = str(AccessToken.for_user(player))
     assert _post(client, race, token).status_code == 201
@@ -42,7 +42,7 @@ def test_a_verified_token_is_remembered_and_names_its_player(client, race, setti
 
 @pytest.mark.django_db
 def test_an_expired_token_is_refused_even_when_remembered(client, race):
-    race_odds(race)
+    race_odds_publish(race_id=race.pk)
     player = UserFactory(username="expired")
     token = AccessToken.for_user(player)
     token.set_exp(lifetime=timedelta(seconds=-1))
@@ -56,7 +56,7 @@ def test_an_expired_token_is_refused_even_when_remembered(client, race):
 
 @pytest.mark.django_db
 def test_a_tampered_token_is_refused(client, race):
-    race_odds(race)
+    race_odds_publish(race_id=race.pk)
     good = str(AccessToken.for_user(UserFactory(username="honest")))
     assert _post(client, race, good).status_code in (201, 429)
     header, payload, signature = good.split(".")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.bets.services import race_odds_publish
 from apps.races import settlement
 from apps.races.models import Race
 from tests.support import factories as f
@@ -41,7 +42,9 @@ def test_unknown_race_is_404(api_client, race_id):
 
 
 def test_detail_shows_stocks_odds_transitions_and_results_once_settled(api_client):
-    race = f.RaceFactory(state=S.CALCULATING)
+    race = f.RaceFactory(state=S.OPEN)
+    race_odds_publish(race_id=race.pk)  # prices are published when betting opens
+    Race.objects.filter(pk=race.pk).update(state=S.CALCULATING)
     f.lock_results(race, {"AAA": 2.0, "BBB": 1.0, "CCC": 0.0, "DDD": -1.0})
     player = f.UserFactory(username="alice")
     f.BetFactory(race=race, user=player, symbol="AAA", stake=100)
