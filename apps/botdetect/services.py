@@ -86,9 +86,8 @@ def _store(user_id: int, result: scoring.Score, signals: list, now: datetime) ->
                "signals": [s.as_dict() for s in sorted(signals, key=lambda s: -s.points)], "computed_at": now}
     review, action = settings.FAIRPLAY_REVIEW_THRESHOLD, settings.FAIRPLAY_ACTION_THRESHOLD
     wants_action = settings.FAIRPLAY_AUTO_RESTRICT and result.score >= action and result.kinds >= scoring.ACTION_KINDS
-    if result.score < review and not Suspicion.objects.filter(user_id=user_id).exists():
-        if not signals:
-            return None  # nothing seen: no row for the clean majority
+    if result.score <= 0 and not Suspicion.objects.filter(user_id=user_id).exists():
+        return None  # nothing against them: no row (nor write) for the clean majority
     with transaction.atomic():
         case, _ = Suspicion.objects.select_for_update().get_or_create(user_id=user_id)
         for key, value in payload.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -35,9 +36,15 @@ def bet(client, user, race, symbol="AAA", stake=10, **headers):
 
 
 def signals_of(user) -> dict:
+    """Rescore the player (as the tasks do), and return their signals by kind, strength 0 included."""
+    from django.utils import timezone
+
+    from apps.botdetect.signals import Player, signals_for
+
     suspicion_rescore(user_ids=[user.pk])
-    case = Suspicion.objects.filter(user_id=user.pk).first()
-    return {s["kind"]: s for s in (case.signals if case else [])}
+    now = timezone.now()
+    found = signals_for([Player(user_id=user.pk, since=now - timedelta(days=14), joined=user.date_joined)], now=now)
+    return {s.kind: s.as_dict() for s in found[user.pk]}
 
 
 def open_race(opened_ago: float) -> Race:
@@ -77,7 +84,9 @@ def test_improbable_accuracy_given_the_odds(api_client):
         race = open_race(opened_ago=30)
         bet(api_client, oracle, race, symbol="BBB")
         bet(api_client, lucky, race, symbol="BBB" if i < 4 else "CCC")  # four in a row, then the usual
-        # BBB wins every race: settled as settlement leaves bets (status by result).
+        # BBB wins every race: settled as settlement leaves bets (status by result), at even odds
+        # for four stocks (a 25 % chance each, whatever the odds model of the day).
+        Bet.objects.filter(race=race).update(odds=Decimal("3.80"))
         Bet.objects.filter(race=race, symbol="BBB").update(status="won", payout=40)
         Bet.objects.filter(race=race).exclude(symbol="BBB").update(status="lost")
     accuracy = signals_of(oracle)["accuracy"]
