@@ -17,6 +17,8 @@ levels, stops still crossed are marked failed rather than left to fire late.
 """
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -24,9 +26,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection, transaction
 
+from apps.core.db import prepared_cursor
 from apps.markets import errors
 from apps.markets.models import Market, MarketTrade, Stop
 from apps.markets.pricing import Fill, Order, fill_for
+from apps.markets.amm.numeric import nearest
 from apps.markets.state import columns_of, module_of, state_of, to_json
 from apps.points import ledger
 from apps.points.models import LedgerEntry
@@ -45,11 +49,38 @@ class Book:
     stops_fired: list[tuple[int, int, str]] = field(default_factory=list)  # (stop id, owner, new state)
 
 
+_LOCK_SQL = "SELECT * FROM markets_market WHERE id = %s FOR UPDATE"
+
+
 def lock_market(market_id: int) -> Book:
-    market = Market.objects.select_for_update(of=("self",)).filter(pk=market_id).first()
+    """SELECT … FOR UPDATE of the market row: every trade of the market waits here for the one
+    before it to commit, and then reads the row as that trade left it."""
+    market = next(iter(Market.objects.raw(_LOCK_SQL, [market_id])), None)
     if market is None:
         raise errors.not_found(market_id)
     return Book(market=market, state=state_of(market))
+
+
+_POSITION_SQL = """
+SELECT m.*, p.shares AS held_shares, p.collateral AS held_collateral, p.cost AS held_cost
+FROM markets_market m
+LEFT JOIN markets_position p ON p.market_id = m.id AND p.user_id = %s AND p.outcome = %s
+WHERE m.id = %s
+FOR UPDATE OF m
+"""
+
+
+def lock_market_for(market_id: int, *, user_id: int, outcome) -> tuple[Book, "Held"]:
+    """The market row locked and the player's position in ``outcome`` read, in one statement
+    (the trade path). Positions are written only under their market's lock, so holding it
+    guards the position too."""
+    outcome = outcome if isinstance(outcome, int) and not isinstance(outcome, bool) else -1
+    market = next(iter(Market.objects.raw(_LOCK_WITH_POSITION_SQL, [user_id, outcome, market_id])), None)
+    if market is None:
+        raise errors.not_found(market_id)
+    held = Held(market.held_shares if market.held_shares is not None else Decimal(0), int(market.held_collateral or 0),
+                int(market.held_cost or 0))
+    return Book(market=market, state=state_of(market)), held
 
 
 _POSITION_SQL = """
@@ -99,27 +130,99 @@ def _entries(fill: Fill) -> list[tuple[int, str, str]]:
     return credits + debits
 
 
+@functools.cache
+def _fill_sql(entries: int, mechanism: str) -> str:
+    """One statement writing a fill: the player's account moved by the fill's net cash (the
+    ledger's conditional debit: no row when the balance cannot pay, or the player is no longer
+    active), one ledger entry per part (each ``balance_after`` the balance after the entries
+    before it), the position, the trade row and the market's new state. Every part selects from
+    the debit, so when it matches no row nothing at all is written. Parameters carry casts: the
+    statement is prepared on the server (apps.core.db.prepared_cursor), once per connection."""
+    debit = ledger.stake_debit_sql(
+        user="%(user)s::bigint", amount="%(debit)s::bigint",
+        also_where="\n      AND EXISTS (SELECT 1 FROM accounts_user u WHERE u.id = %(user)s::bigint AND u.is_active)")
+    parts = [f"debit AS (\n    {debit}\n)"]
+    for i in range(entries):
+        entry = ledger.entry_insert_sql(user="%(user)s::bigint", amount=f"%(amount{i})s::bigint",
+                                        kind=f"%(kind{i})s::text", key=f"%(key{i})s::text",
+                                        balance_after=f"debit.balance - %(after{i})s::bigint", memo="%(memo)s::text",
+                                        created_at="%(now)s::timestamptz", from_="debit")
+        parts.append(f"entry{i} AS (\n    {entry}\n)")
+    parts.append("""position AS (
+    INSERT INTO markets_position (market_id, user_id, outcome, shares, collateral, cost, updated_at)
+    SELECT %(market)s::bigint, %(user)s::bigint, %(outcome)s::smallint, %(shares_after)s::numeric,
+           %(collateral_after)s::bigint, %(cost_after)s::bigint, %(now)s::timestamptz
+    FROM debit
+    ON CONFLICT (market_id, user_id, outcome) DO UPDATE
+    SET shares = EXCLUDED.shares, collateral = EXCLUDED.collateral, cost = EXCLUDED.cost, updated_at = EXCLUDED.updated_at
+    RETURNING id
+)""")
+    parts.append("""trade AS (
+    INSERT INTO markets_markettrade (market_id, seq, user_id, kind, outcome, amount, shares, cost, points, fee,
+                                     collateral, cash, position_after, prob_before, prob_after, state_after, stop_id,
+                                     trigger_id, depth, idempotency_key, created_at)
+    SELECT %(market)s::bigint, %(seq)s::bigint, %(user)s::bigint, %(side)s::text, %(outcome)s::smallint,
+           %(amount)s::bigint, %(shares)s::numeric, %(cost)s::numeric, %(points)s::bigint, %(fee)s::bigint,
+           %(collateral)s::bigint, %(cash)s::bigint, %(shares_after)s::numeric, %(prob_before)s::numeric[],
+           %(prob_after)s::numeric[], %(state_after)s::jsonb, %(stop)s::bigint, %(trigger)s::bigint,
+           %(depth)s::smallint, %(idempotency_key)s::text, %(now)s::timestamptz
+    FROM debit
+    RETURNING id
+)""")
+    kind = "numeric[]" if mechanism == "lmsr" else "numeric"
+    state_columns = ", ".join(f"{column} = %(state_{column})s::{kind}" for column in _STATE_COLUMNS[mechanism])
+    parts.append(f"""market AS (
+    UPDATE markets_market SET seq = %(seq)s::bigint, volume = volume + %(points)s::bigint,
+           fees = fees + %(fee)s::bigint, {state_columns}
+    WHERE id = %(market)s::bigint AND EXISTS (SELECT 1 FROM debit)
+    RETURNING id
+)""")
+    return "WITH " + ",\n".join(parts) + "\nSELECT (SELECT balance FROM debit), (SELECT id FROM trade), " \
+        "(SELECT COUNT(*) FROM position), (SELECT COUNT(*) FROM market)"
+
+
+# The market columns a trade changes, per mechanism (the curve's shape and floor never do).
+_STATE_COLUMNS = {"cpmm": ("pool_yes", "pool_no"), "lmsr": ("q",), "sigmoid": ("supply",)}
+
+
 def write_fill(cursor, book: Book, *, user_id: int, held: Held, fill: Fill, now: datetime, key: str | None = None,
                stop_id: int | None = None, trigger_id: int | None = None, depth: int = 0) -> MarketTrade:
-    """Write one fill: ledger entries, position, the trade row; the book moves to its state.
-    Raises ledger.InsufficientPoints (the caller's savepoint or transaction undoes the rest)."""
+    """Write one fill in one statement (``_fill_sql``); the book moves to its state. Raises
+    ledger.InsufficientPoints when the player's balance cannot pay it (nothing written)."""
     market = book.market
     seq = market.seq + 1
     side = fill.order.side
+    entries = _entries(fill)
     verb = "bought" if side == "buy" else "sold"
-    memo = f"Market {market.pk}: {verb} {fill.shares.normalize():f} {market.outcomes[fill.order.outcome]}"
-    for amount, kind, suffix in _entries(fill):
-        ledger.post(user_id=user_id, amount=amount, kind=kind, key=f"mkt:{market.pk}:{seq}:{suffix}", memo=memo)
-    cursor.execute(_UPSERT_SQL, {"market": market.pk, "user": user_id, "outcome": fill.order.outcome,
-                                 "shares": fill.position_after, "collateral": held.collateral + fill.collateral,
-                                 "cost": held.cost - fill.cash})
-    trade = MarketTrade.objects.create(
-        market_id=market.pk, seq=seq, user_id=user_id, kind=side, outcome=fill.order.outcome,
-        amount=fill.order.amount, shares=fill.shares, cost=fill.cost, points=fill.points, fee=fill.fee,
-        collateral=fill.collateral, cash=fill.cash, position_after=fill.position_after,
-        prob_before=list(fill.prob_before), prob_after=list(fill.prob_after),
-        state_after=to_json(market.mechanism, fill.state), stop_id=stop_id, trigger_id=trigger_id, depth=depth,
-        idempotency_key=key, created_at=now)
+    params = {"user": user_id, "debit": -fill.cash, "now": now, "market": market.pk, "seq": seq, "side": side,
+              "memo": f"Market {market.pk}: {verb} {fill.shares.normalize():f} {market.outcomes[fill.order.outcome]}",
+              "outcome": fill.order.outcome, "amount": fill.order.amount, "shares": fill.shares, "cost": fill.cost,
+              "points": fill.points, "fee": fill.fee, "collateral": fill.collateral, "cash": fill.cash,
+              "shares_after": fill.position_after, "collateral_after": held.collateral + fill.collateral,
+              "cost_after": held.cost - fill.cash, "prob_before": [nearest(p) for p in fill.prob_before],
+              "prob_after": [nearest(p) for p in fill.prob_after],
+              "state_after": json.dumps(to_json(market.mechanism, fill.state)), "stop": stop_id,
+              "trigger": trigger_id, "depth": depth, "idempotency_key": key}
+    after = 0  # each entry's balance_after: the final balance less the entries that follow it
+    for i, (amount, kind, suffix) in reversed(list(enumerate(entries))):
+        params.update({f"amount{i}": amount, f"kind{i}": kind, f"key{i}": f"mkt:{market.pk}:{seq}:{suffix}",
+                       f"after{i}": after})
+        after += amount
+    columns = columns_of(market.mechanism, fill.state)
+    params.update({f"state_{c}": columns[c] for c in _STATE_COLUMNS[market.mechanism]})
+    with prepared_cursor() as prepared:  # planned once per connection: the CTE's planning outweighs its work
+        prepared.execute(_fill_sql(len(entries), market.mechanism), params)
+        balance, trade_id, _, _ = prepared.fetchone()
+    if balance is None:
+        _refusal(cursor, user_id, -fill.cash)
+    ledger.balances_push_on_commit([user_id])
+    trade = MarketTrade(pk=trade_id, market_id=market.pk, seq=seq, user_id=user_id, kind=side,
+                        outcome=fill.order.outcome, amount=fill.order.amount, shares=fill.shares, cost=fill.cost,
+                        points=fill.points, fee=fill.fee, collateral=fill.collateral, cash=fill.cash,
+                        position_after=fill.position_after, prob_before=params["prob_before"],
+                        prob_after=params["prob_after"], state_after=to_json(market.mechanism, fill.state),
+                        stop_id=stop_id, trigger_id=trigger_id, depth=depth, idempotency_key=key, created_at=now)
+    trade._state.adding = False
     market.seq = seq
     market.volume += fill.points
     market.fees += fill.fee
@@ -128,11 +231,20 @@ def write_fill(cursor, book: Book, *, user_id: int, held: Held, fill: Fill, now:
     return trade
 
 
-def save_market(book: Book) -> None:
-    market = book.market
-    Market.objects.filter(pk=market.pk).update(seq=market.seq, volume=market.volume, fees=market.fees,
-                                               active_stops=market.active_stops,
-                                               **columns_of(market.mechanism, book.state))
+def _refusal(cursor, user_id: int, needed: int):
+    """Why the conditional debit matched no row: a deactivated player, or too few points."""
+    cursor.execute("SELECT a.balance, u.is_active FROM points_pointsaccount a JOIN accounts_user u ON u.id = a.user_id "
+                   "WHERE a.user_id = %s", [user_id])
+    row = cursor.fetchone()
+    if row is not None and not row[1]:
+        raise errors.forbidden("This account is deactivated; it cannot trade.")
+    raise ledger.InsufficientPoints(int(row[0]) if row else 0, needed)
+
+
+def save_market(book: Book, active_stops_before: int) -> None:
+    """The one market column the fills did not write: the active stop count, when stops fired."""
+    if book.market.active_stops != active_stops_before:
+        Market.objects.filter(pk=book.market.pk).update(active_stops=book.market.active_stops)
 
 
 # --------------------------------------------------------------------------- stops

@@ -170,7 +170,8 @@ def _same_request(trade: MarketTrade, market_id: int, order: Order) -> bool:
 
 
 def _replay(user_id: int, key: str, market_id: int, order: Order) -> MarketTrade | None:
-    trade = MarketTrade.objects.filter(user_id=user_id, idempotency_key=key).first()
+    # No ORDER BY: the (user, key) unique index finds it; the model's ordering would scan trades.
+    trade = next(iter(MarketTrade.objects.filter(user_id=user_id, idempotency_key=key).order_by()[:1]), None)
     if trade is None:
         return None
     if not _same_request(trade, market_id, order):
@@ -215,7 +216,10 @@ def market_trade(*, user_id: int, market_id: int, order: Order, idempotency_key:
         with transaction.atomic(), connection.cursor() as cursor:
             book = execution.lock_market(market_id)
             _check_open(book.market, now)
+            # Read after the lock is held: a read in the locking statement would see the row
+            # versions from before the wait (PostgreSQL refreshes only the rows it locks).
             held = execution.position_locked(cursor, market_id=market_id, user_id=user_id, outcome=order.outcome)
+            stops_before = book.market.active_stops
             fill = execution.fill_order(book, held, order)
             try:
                 trade = execution.write_fill(cursor, book, user_id=user_id, held=held, fill=fill, now=now,
@@ -223,7 +227,7 @@ def market_trade(*, user_id: int, market_id: int, order: Order, idempotency_key:
             except ledger.InsufficientPoints as exc:
                 raise errors.MarketRefused(str(exc), code="insufficient_points") from None
             execution.run_stops(cursor, book, trade, now)
-            execution.save_market(book)
+            execution.save_market(book, stops_before)
             events.trade_events_on_commit(book)
         return trade, book
 

@@ -182,3 +182,12 @@ def test_trade_ledger_is_append_only(alice, cpmm_market):
     for statement in ("UPDATE markets_markettrade SET points = 0", "DELETE FROM markets_markettrade"):
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement)
+
+
+def test_a_deactivated_player_cannot_trade(alice, cpmm_market):
+    type(alice).objects.filter(pk=alice.pk).update(is_active=False)
+    before = written(cpmm_market)
+    with pytest.raises(MarketRefused) as refused:
+        trade(alice, cpmm_market, outcome=0, side="buy", amount=10)
+    assert refused.value.status_code == 403
+    assert written(cpmm_market) == before
