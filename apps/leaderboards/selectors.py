@@ -5,9 +5,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 
+from apps.accounts.eligibility import eligible_q
 from apps.core.redis import get_redis, redis_now
 from apps.leaderboards import periods
 from apps.leaderboards.models import LeaderboardEntry, PlayerStreak
+from apps.leaderboards.ranks import db_rank, redis_ranks
 from apps.races.models import RaceStanding
 
 BOARDS = ("global", "weekly", "monthly")
@@ -43,18 +45,14 @@ def _page_from_redis(key: str, offset: int, limit: int) -> tuple[int, list[tuple
     exists, count, members = pipe.execute()
     if not exists:
         return None
-    # Competition ranking (1, 2, 2, 4): one more than the number of players with more points.
-    pipe = client.pipeline(transaction=False)
-    for _, score in members:
-        pipe.zcount(key, f"({int(score)}", "+inf")
-    above = pipe.execute() if members else []
-    ranked = [(n + 1, int(member), int(score)) for n, (member, score) in zip(above, members)]
-    return count, ranked
+    found = redis_ranks(client, key, [m for m, _ in members]) if members else []
+    if found is None:  # the board went away between the two calls
+        return None
+    return count, [(rank, int(member), int(score)) for rank, (member, score) in zip(found, members)]
 
 
 def _board_queryset(board: str, period: str):
-    return (LeaderboardEntry.objects.filter(board=board, period=period, user__is_house=False,
-                                            user__is_shadow_restricted=False))
+    return LeaderboardEntry.objects.filter(eligible_q("user__"), board=board, period=period)
 
 
 def board_page(*, board: str, period: str | None = None, offset: int = 0, limit: int = 25) -> BoardPage:
@@ -66,12 +64,9 @@ def board_page(*, board: str, period: str | None = None, offset: int = 0, limit:
         qs = _board_queryset(board, period)
         count = qs.count()
         ranked = []
-        for i, (user_id, points) in enumerate(qs.order_by("-points", "user_id")
-                                              .values_list("user_id", "points")[offset:offset + limit]):
-            if ranked and points == ranked[-1][2]:
-                rank = ranked[-1][0]
-            else:
-                rank = qs.filter(points__gt=points).count() + 1
+        rows = qs.order_by("-points", "user_id").values_list("user_id", "points")[offset:offset + limit]
+        for user_id, points in rows:
+            rank = ranked[-1][0] if ranked and points == ranked[-1][2] else db_rank(qs, points)
             ranked.append((rank, user_id, points))
     else:
         count, ranked = from_redis
@@ -81,7 +76,7 @@ def board_page(*, board: str, period: str | None = None, offset: int = 0, limit:
 def race_board_page(*, race_id: int, offset: int = 0, limit: int = 25) -> BoardPage:
     from_redis = _page_from_redis(periods.race_redis_key(race_id), offset, limit)
     if from_redis is None:
-        qs = RaceStanding.objects.filter(race_id=race_id, user__is_house=False, user__is_shadow_restricted=False)
+        qs = RaceStanding.objects.filter(eligible_q("user__"), race_id=race_id)
         count = qs.count()
         ranked = [(rank, user_id, points) for rank, user_id, points in
                   qs.order_by("rank", "user_id").values_list("rank", "user_id", "points_won")[offset:offset + limit]]
@@ -91,25 +86,24 @@ def race_board_page(*, race_id: int, offset: int = 0, limit: int = 25) -> BoardP
 
 
 def player_rank(user_id: int, board: str = "global", period: str | None = None) -> int | None:
-    """1-based competition rank of a player on a board (current period by default), None if unranked."""
+    """A player's competition rank on a board (current period by default), None if unranked:
+    from Redis, or from PostgreSQL while Redis does not hold the board."""
     if board not in BOARDS:
         raise ValueError(f"unknown board {board!r}")
     if period is None:
         period = periods.current_period(board, redis_now())
-    key = periods.redis_key(board, period)
-    client = get_redis()
-    pipe = client.pipeline(transaction=False)
-    pipe.exists(key)
-    pipe.zscore(key, str(user_id))
-    exists, score = pipe.execute()
-    if exists:
-        if score is None:
-            return None
-        return client.zcount(key, f"({int(score)}", "+inf") + 1
-    entry = _board_queryset(board, period).filter(user_id=user_id).values_list("points", flat=True).first()
-    if entry is None:
-        return None
-    return _board_queryset(board, period).filter(points__gt=entry).count() + 1
+    found = redis_ranks(get_redis(), periods.redis_key(board, period), [user_id])
+    if found is not None:
+        return found[0]
+    points = _board_queryset(board, period).filter(user_id=user_id).values_list("points", flat=True).first()
+    return None if points is None else db_rank(_board_queryset(board, period), points)
+
+
+def me_rank(user_id: int) -> int | None:
+    """The player's global rank for /api/v1/me/ (registered with apps.points.selectors): Redis
+    only, one round trip; None when unranked or while Redis does not hold the board."""
+    found = redis_ranks(get_redis(), periods.redis_key("global"), [user_id])
+    return found[0] if found else None
 
 
 def player_streak(user_id: int) -> dict:

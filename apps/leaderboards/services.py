@@ -10,18 +10,18 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Q
 
 from apps.accounts.eligibility import eligible_q
 from apps.core.redis import get_redis
 from apps.leaderboards import periods
 from apps.leaderboards.models import LeaderboardEntry
+from apps.leaderboards.ranks import redis_ranks
 from apps.races.models import Race, RaceStanding
 
 log = logging.getLogger(__name__)
 
 BATCH = 5000
-ELIGIBLE = Q(user__is_house=False, user__is_shadow_restricted=False)
+ELIGIBLE = eligible_q("user__")
 SYNCED_KEY = "lb:synced:{}"
 # Period syncs run one at a time, so each sums standings that include every committed race.
 SYNC_LOCK = 7_240_001
@@ -104,11 +104,9 @@ def leaderboard_sync_race(*, race_id: int) -> int:
 
 
 def _ranks(client, key: str, user_ids: list[int]) -> list[int | None]:
-    """1-based ranks (best first) of many players in one round trip; None when not on the board."""
-    pipe = client.pipeline(transaction=False)
-    for user_id in user_ids:
-        pipe.zrevrank(key, str(user_id))
-    return [None if r is None else r + 1 for r in pipe.execute()]
+    """Competition ranks (apps.leaderboards.ranks) of many players in one round trip; None when
+    not on the board."""
+    return redis_ranks(client, key, user_ids) or [None] * len(user_ids)
 
 
 def _announce_rank_changes(user_ids, before, after) -> None:

@@ -2,68 +2,43 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from django.apps import apps
 from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from apps.core.redis import get_redis
 from apps.points.models import LedgerEntry, PointsAccount
 
 log = logging.getLogger(__name__)
 
-# Competition rank (1, 2, 2, 4) on a sorted set in one round trip: players with more points + 1.
-RANK_LUA = """
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score then return false end
-return redis.call('ZCOUNT', KEYS[1], '(' .. score, '+inf') + 1
-"""
-_rank_script = None
-
-
-def _global_rank(user_id: int) -> int | None:
-    """The player's all-time rank from the leaderboards' Redis sorted set; None when unranked
-    or when leaderboards are not there (Redis is rebuilt from PostgreSQL by rebuild_leaderboards)."""
-    global _rank_script
-    try:
-        from apps.leaderboards.periods import redis_key
-    except ImportError:
-        return None
-    client = get_redis()
-    if _rank_script is None:
-        _rank_script = client.register_script(RANK_LUA)
-    rank = _rank_script(keys=[redis_key("global")], args=[str(user_id)], client=client)
-    return int(rank) if rank is not None else None
+# What /me/ shows beside the balance comes from the apps above points, registered in their
+# AppConfig.ready (apps.leaderboards: the streak and the global rank), so points imports none of
+# them. ``me_fields``: name -> (a lookup from PointsAccount read in the same query, its default);
+# ``me_values``: name -> (a callable of the user id, the value shown when it fails).
+me_fields: dict[str, tuple[str, object]] = {}
+me_values: dict[str, tuple[Callable[[int], object], object]] = {}
 
 
 def me_summary(*, user) -> dict:
-    """Balance and streak in one query (plus one Redis call for the rank)."""
-    fields = ["balance", "held"]
-    has_streaks = _streak_model() is not None
-    if has_streaks:
-        fields += ["user__streak__current", "user__streak__best"]
-    row = PointsAccount.objects.filter(user_id=user.pk).values(*fields).first() or {}
-    try:
-        rank = _global_rank(user.pk)
-    except Exception:  # noqa: BLE001 - /me/ still answers without a rank when Redis hiccups
-        log.exception("rank unavailable for user %s", user.pk)
-        rank = None
-    return {
+    """Balance and the registered fields in one query, plus the registered values (the rank:
+    one Redis call)."""
+    lookups = [lookup for lookup, _ in me_fields.values()]
+    row = PointsAccount.objects.filter(user_id=user.pk).values("balance", "held", *lookups).first() or {}
+    summary = {
         "id": user.pk,
         "username": user.username,
         "balance": row.get("balance", 0) + row.get("held", 0),  # as the player sees it (held included)
-        "streak": row.get("user__streak__current") or 0,
-        "best_streak": row.get("user__streak__best") or 0,
-        "rank": rank,
     }
-
-
-def _streak_model():
-    """Streaks are kept by the leaderboards app (PlayerStreak, related name ``streak``)."""
-    try:
-        return apps.get_model("leaderboards", "PlayerStreak")
-    except LookupError:
-        return None
+    for name, (lookup, default) in me_fields.items():
+        value = row.get(lookup)
+        summary[name] = default if value is None else value
+    for name, (read, fallback) in me_values.items():
+        try:
+            summary[name] = read(user.pk)
+        except Exception:  # noqa: BLE001 - /me/ still answers when Redis hiccups
+            log.exception("%s unavailable for user %s", name, user.pk)
+            summary[name] = fallback
+    return summary
 
 
 HOLD_KINDS = (LedgerEntry.Kind.HOLD, LedgerEntry.Kind.HOLD_RELEASE)
