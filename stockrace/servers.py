@@ -4,7 +4,11 @@ Twisted (under daphne) parses every request's Content-Type header by building an
 ``email.message.EmailMessage``: about 5 % of the CPU of a bet request in daphne, for a header
 that takes a handful of values (application/json, form posts). ``_parseContentType`` is a pure
 function of the header's bytes, so its results are memoised (bounded, least recently used).
-Nothing changes under other servers, which never load Twisted's HTTP module.
+Twisted also parses every form or multipart POST body into ``request.args``, which daphne never
+reads (Django parses the body itself), and answers a multipart body it cannot parse with a bare
+400 (no body, no Content-Type) before the application sees it: daphne's requests skip that
+(Twisted's own ``parsePOSTFormSubmission`` switch), so Django answers such a body in the error
+shape. Nothing changes under other servers, which never load Twisted's HTTP module.
 """
 from __future__ import annotations
 
@@ -13,12 +17,23 @@ import sys
 
 
 def tune_twisted_http() -> bool:
-    """Memoise twisted.web.http._parseContentType if daphne has loaded Twisted; True if done."""
+    """Memoise twisted.web.http._parseContentType and stop daphne's requests parsing form bodies,
+    if daphne has loaded Twisted; True if done."""
     http = sys.modules.get("twisted.web.http")
     parse = getattr(http, "_parseContentType", None)
     if parse is None or hasattr(parse, "cache_info"):
         return False
     http._parseContentType = functools.lru_cache(maxsize=256)(parse)
+    request = getattr(sys.modules.get("daphne.http_protocol"), "WebRequest", None)
+    if request is not None:
+        original = request.__init__
+
+        @functools.wraps(original)
+        def init_without_form_parsing(self, *args, **kwargs):
+            original(self, *args, **kwargs)
+            self._parsePOSTFormSubmission = False  # read by Request.requestReceived (Twisted is pinned)
+
+        request.__init__ = init_without_form_parsing
     return True
 
 

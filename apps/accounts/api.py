@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView
+from rest_framework_simplejwt.views import TokenRefreshView as SimpleJWTRefreshView
 
 from apps.accounts.lockout import locked_out_error
 from apps.accounts.serializers import RegisterSerializer, UserSerializer
@@ -81,3 +82,15 @@ class TokenLoginView(TokenObtainPairView):
             raise
         user_logged_in_from(user=serializer.user, info=client_info_from_request(request, via="api"))
         return Response(serializer.validated_data, status=status.HTTP_200_OK)
+
+
+class TokenRefreshView(SimpleJWTRefreshView):
+    """simplejwt's refresh (rotating: the old refresh token is blacklisted), with its refusal documented."""
+
+    @extend_schema(responses={
+        200: OpenApiResponse(TOKEN_PAIR, description="A new JWT pair; the refresh token sent is no longer valid."),
+        401: OpenApiResponse(description="The refresh token is not valid, has expired, was already used or was "
+                                         "revoked by a password change (`token_not_valid`)"),
+    })
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)

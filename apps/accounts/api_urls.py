@@ -1,7 +1,6 @@
 from django.urls import path
-from rest_framework_simplejwt.views import TokenRefreshView
 
-from apps.accounts.api import RegisterView, TokenLoginView
+from apps.accounts.api import RegisterView, TokenLoginView, TokenRefreshView
 from apps.accounts.tokens_api import WsTicketView
 
 urlpatterns = [

@@ -112,7 +112,7 @@ def parse_order(data) -> OrderSpec:
                             maximum=MAX_QUANTITY, what="The quantity")
     prices: dict[str, Decimal | None] = {"limit_price": None, "stop_price": None}
     needs = {Type.MARKET: (), Type.LIMIT: ("limit_price",), Type.STOP: ("stop_price",),
-             Type.STOP_LIMIT: ("limit_price", "stop_price")}.get(order_type, ())
+             Type.STOP_LIMIT: ("limit_price", "stop_price")}.get(order_type, ()) if order_type in Type.values else ()
     for field in ("limit_price", "stop_price"):
         raw = data.get(field)
         label = "The limit price" if field == "limit_price" else "The stop price"

@@ -122,9 +122,10 @@ class PreviewSerializer(serializers.Serializer):
     type = serializers.CharField()
     quantity = serializers.CharField()
     executes_now = serializers.BooleanField(help_text="false: the order would rest until its price is reached")
-    price = serializers.CharField(help_text="the fill price now, or the order's own price when it would rest")
+    price = serializers.CharField(allow_null=True, help_text="the fill price now, or the order's own price when it "
+                                                            "would rest (null: no quote yet)")
     quote = serializers.DictField(allow_null=True)
-    notional = serializers.CharField()
+    notional = serializers.CharField(allow_null=True)
     fee = serializers.IntegerField()
     fee_bps = serializers.IntegerField()
     cash = serializers.IntegerField()
@@ -135,8 +136,8 @@ class PreviewSerializer(serializers.Serializer):
     balance_after = serializers.IntegerField()
     position_before = serializers.CharField()
     position_after = serializers.CharField()
-    avg_cost_after = serializers.CharField()
-    realized_pnl = serializers.CharField()
+    avg_cost_after = serializers.CharField(allow_null=True)
+    realized_pnl = serializers.CharField(allow_null=True)
     buy_in_price = serializers.CharField(allow_null=True)
     refusal = serializers.DictField(allow_null=True, help_text="the error the order would get now, if any")
 

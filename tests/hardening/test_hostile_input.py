@@ -152,3 +152,33 @@ class TestBodyCap:
 
     def test_a_body_under_the_cap_goes_through(self):
         assert asyncio.run(self._post(900, [b"x" * 900]))[0] == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/orders/", "/api/v1/orders/preview/"])
+@pytest.mark.parametrize("order_type", [{}, [], 1])
+def test_an_order_type_that_is_not_text_is_a_400(player, path, order_type):
+    client = APIClient()
+    client.force_authenticate(player)
+    error = assert_error_shape(client.post(path, {"symbol": "AAPL", "side": "buy", "type": order_type,
+                                                  "quantity": "2"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"), 400)
+    assert "type" in error["fields"], error
+
+
+@pytest.mark.django_db
+def test_a_multipart_body_twisted_cannot_parse_reaches_django_on_daphne():
+    """Twisted used to answer a bare 400 (no body, no Content-Type) before the app saw the request."""
+    import http.client
+
+    from tests.support import processes
+
+    boundary = "c637e12e2b1a998d80d1b087531af51c"
+    with processes.daphne() as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        conn.request("POST", "/api/v1/auth/token/refresh/", body=f"--{boundary}--\r\n".encode(),
+                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        conn.close()
+    assert response.status == 400 and response.getheader("Content-Type") == "application/json"
+    assert body["error"]["fields"] == {"refresh": ["This field is required."]}, body
