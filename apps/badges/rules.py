@@ -6,9 +6,10 @@ active badge's rule, joined to the badge rows. Races are ordered by when they se
 """
 from __future__ import annotations
 
+from apps.accounts.eligibility import eligible_sql
 from apps.badges.catalog import CATALOG, BadgeSpec
 
-COMMON_SQL = """
+COMMON_SQL = f"""
 cur AS (
     SELECT id, duration, COALESCE(settled_at, ends_at) AS at
     FROM races_race WHERE id = %(race)s AND state = 'completed'
@@ -17,7 +18,7 @@ played AS (
     SELECT b.user_id, b.kind, b.status, b.odds, b.low_pct, b.high_pct, b.podium, b.payout
     FROM bets_bet b JOIN accounts_user u ON u.id = b.user_id
     WHERE b.race_id = (SELECT id FROM cur) AND b.status IN ('won', 'lost')
-      AND NOT u.is_house AND NOT u.is_shadow_restricted
+      AND {eligible_sql('u')}
 ),
 winner_history AS (  -- per player who picked the winner here: every completed race with a winner bet, up to this one
     SELECT b.user_id, r.id AS race_id, COALESCE(r.settled_at, r.ends_at) AS at, bool_or(b.status = 'won') AS hit

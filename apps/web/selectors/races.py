@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
+from apps.accounts.eligibility import eligible_q
 from apps.bets.models import Bet
 from apps.races.models import Race, RaceEntry, RaceStanding, RaceTransition
 
@@ -50,7 +51,7 @@ def race_finish_order(*, race: Race) -> list[FinishLine]:
 
 def race_leaderboard(*, race: Race) -> list[dict]:
     """The per-race leaderboard settlement wrote (RaceStanding), house and restricted accounts left out."""
-    rows = (RaceStanding.objects.filter(race=race, user__is_house=False, user__is_shadow_restricted=False)
+    rows = (RaceStanding.objects.filter(eligible_q("user__"), race=race)
             .select_related("user").order_by("rank", "user_id")[:RACE_BOARD_LIMIT])
     return [{"rank": r.rank, "username": r.user.username, "staked": r.staked, "won": r.points_won,
              "net": r.points_won - r.staked, "bets": r.bets, "correct": r.wins} for r in rows]
