@@ -77,7 +77,11 @@ def _is_trusted(address, networks: tuple[Network, ...]) -> bool:
 def client_address(peer: str | None, forwarded_for: str | None = None,
                    networks: tuple[Network, ...] | None = None) -> str | None:
     """The client's address from the socket peer and the X-Forwarded-For header (rule above)."""
-    nets = trusted_networks() if networks is None else networks
+    return _client_address(peer, forwarded_for, trusted_networks() if networks is None else networks)
+
+
+@functools.lru_cache(maxsize=8192)  # on every request: the same few addresses come again and again
+def _client_address(peer: str | None, forwarded_for: str | None, nets: tuple[Network, ...]) -> str | None:
     current = _ip(peer)
     if current is None:
         return peer or None
@@ -109,6 +113,7 @@ def request_client_address(request) -> str | None:
     return address
 
 
+@functools.lru_cache(maxsize=8192)
 def network_of(address: str | None) -> str | None:
     """The /24 (IPv4) or /64 (IPv6) holding ``address``, as CIDR text; None for no address."""
     ip = _ip(address)

@@ -14,6 +14,7 @@ be written by botdetect directly.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -52,12 +53,17 @@ def clean_device(value: str | None) -> str | None:
     return value if value and _DEVICE_RE.match(value) else None
 
 
-def _info(address, device, user_agent, languages, names: list[str], via: str) -> ClientInfo:
+@functools.lru_cache(maxsize=1024)  # clients send a handful of distinct header sets
+def _names_and_hash(names: tuple[str, ...]) -> tuple[str, str]:
     header_names = ",".join(n for n in names if n not in _SKIP)[:600]
+    return header_names, hashlib.sha1(header_names.encode()).hexdigest()[:16]
+
+
+def _info(address, device, user_agent, languages, names: list[str], via: str) -> ClientInfo:
+    header_names, headers_hash = _names_and_hash(tuple(names))
     return ClientInfo(address=address, network=network_of(address), device=clean_device(device),
                       user_agent=(user_agent or "")[:300], languages=(languages or "")[:100],
-                      header_names=header_names,
-                      headers_hash=hashlib.sha1(header_names.encode()).hexdigest()[:16], via=via)
+                      header_names=header_names, headers_hash=headers_hash, via=via)
 
 
 def _cookie(header: str, name: str) -> str | None:

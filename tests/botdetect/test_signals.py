@@ -52,11 +52,19 @@ def open_race(opened_ago: float) -> Race:
     return opened(race, at=redis_now() - timedelta(seconds=opened_ago))
 
 
+def opened_before(bet_id: int, seconds: float) -> None:
+    """Record the bet's race as opened ``seconds`` before the bet (whatever the request took)."""
+    from apps.bets.models import Bet
+
+    placed = Bet.objects.select_related("race").get(pk=bet_id)
+    opened(placed.race, at=placed.placed_at - timedelta(seconds=seconds))
+
+
 def test_bets_milliseconds_after_opening(api_client):
     bot, person = UserFactory(), UserFactory()
     for _ in range(4):
-        bet(api_client, bot, open_race(opened_ago=0.05))
-        bet(api_client, person, open_race(opened_ago=25))
+        opened_before(bet(api_client, bot, RaceFactory(state=Race.State.OPEN)), 0.05)
+        opened_before(bet(api_client, person, RaceFactory(state=Race.State.OPEN)), 25)
     timing = signals_of(bot)["timing"]
     histogram = timing["evidence"]["histogram_after_open"]
     assert timing["strength"] == 1.0 and histogram["<100 ms"] + histogram["<500 ms"] + histogram["<1.5 s"] == 4
