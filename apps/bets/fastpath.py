@@ -15,7 +15,9 @@ parts the DRF view uses, so there is one implementation of every rule:
 
 Anything else goes to Django unchanged, body included: another method or path, no bearer
 token, a cookie (a browser session), a body that is not JSON or is large, a host not in
-ALLOWED_HOSTS, and a token that does not verify (DRF then answers 401 as it always does).
+ALLOWED_HOSTS, a plain-HTTP request the site redirects to HTTPS, and a token that does not
+verify (DRF then answers 401 as it always does). The answers carry the site's security headers,
+computed by Django's own middleware (apps.core.security_headers).
 ``tests/bets/test_fastpath.py`` checks that both routes answer every case the same way.
 """
 from __future__ import annotations
@@ -36,6 +38,7 @@ from apps.bets.errors import rate_limited
 from apps.bets.serializers import bet_representation, parse_bet_request
 from apps.bets.services import bet_place
 from apps.bets.throttles import bet_preflight
+from apps.core import security_headers
 from apps.core.api import error_body, exception_handler
 from apps.core.net import client_address
 from apps.core.observe import client_info_from_headers, observe_bet
@@ -65,6 +68,10 @@ class BetFastPath:
         if (auth[:7].lower() != b"bearer " or b"cookie" in headers or ctype != b"application/json"
                 or scope.get("query_string")):
             return await self.django(scope, receive, send)
+        # The site's security headers, from Django's own middleware (apps.core.security_headers);
+        # None: that middleware answers this request itself (the HTTPS redirect).
+        if (security := security_headers.for_scope(scope, headers)) is None:
+            return await self.django(scope, receive, send)
         body, messages = b"", []
         while True:
             message = await receive()
@@ -82,7 +89,7 @@ class BetFastPath:
         status, payload, extra = answer
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(payload)).encode()), *extra, *self._security(scope)]})
+                                (b"content-length", str(len(payload)).encode()), *extra, *security]})
         await send({"type": "http.response.body", "body": payload})
 
     def respond(self, scope, headers: dict, race_id: int, token: bytes, body: bytes):
@@ -131,25 +138,10 @@ class BetFastPath:
         return 201, _dumps(bet_representation(bet)), []
 
     @staticmethod
-    def _security(scope) -> list[tuple[bytes, bytes]]:
-        """What SecurityMiddleware and XFrameOptionsMiddleware add to a Django response."""
-        out = []
-        if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-            out.append((b"x-content-type-options", b"nosniff"))
-        if settings.SECURE_REFERRER_POLICY:
-            policy = settings.SECURE_REFERRER_POLICY
-            out.append((b"referrer-policy", (policy if isinstance(policy, str) else ",".join(policy)).encode()))
-        if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-            out.append((b"cross-origin-opener-policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()))
-        if settings.SECURE_HSTS_SECONDS and scope.get("scheme") == "https":
-            value = f"max-age={settings.SECURE_HSTS_SECONDS}"
-            if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
-                value += "; includeSubDomains"
-            if settings.SECURE_HSTS_PRELOAD:
-                value += "; preload"
-            out.append((b"strict-transport-security", value.encode()))
-        out.append((b"x-frame-options", settings.X_FRAME_OPTIONS.encode()))
-        return out
+    def _security(scope) -> tuple[tuple[bytes, bytes], ...]:
+        """The site's security headers for ``scope`` (apps.core.security_headers), for routes built on
+        this one; they hand a request the HTTPS redirect concerns to Django before reading it."""
+        return security_headers.for_scope(scope, dict(scope["headers"])) or ()
 
 
 def _dumps(data) -> bytes:

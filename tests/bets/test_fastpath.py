@@ -210,3 +210,33 @@ def test_a_session_cookie_goes_to_django(_count_fast_answers, settings):
     assert status == 201, body
     assert body["race"] == race.pk
     assert _count_fast_answers == []  # answered by the DRF view
+
+
+SECURITY_HEADERS = {"x-content-type-options", "referrer-policy", "cross-origin-opener-policy", "x-frame-options",
+                    "strict-transport-security"}
+
+
+@pytest.mark.parametrize("proto", [None, b"https"])
+def test_the_fast_route_sends_the_security_headers_the_drf_route_sends(client, settings, _count_fast_answers, proto):
+    """The headers come from Django's own middleware (apps.core.security_headers), settings included."""
+    settings.BET_COOLDOWN_SECONDS = 0
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_HSTS_SECONDS, settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = 3600, True
+    settings.X_FRAME_OPTIONS, settings.SECURE_REFERRER_POLICY = "SAMEORIGIN", "no-referrer"
+    race = BetsRaceFactory()
+    race_odds_publish(race_id=race.pk)
+    extra = [(b"x-forwarded-proto", proto)] if proto else []
+    (fs, fast, _), (ds, drf, _) = _both(client, race.pk, {"kind": "winner", "stake": 5, "symbol": "AAPL"}, extra=extra)
+    assert fs == ds == 201 and len(_count_fast_answers) == 1
+    security = {name: value for name, value in drf.items() if name in SECURITY_HEADERS}
+    assert ("strict-transport-security" in security) == (proto is not None), security
+    assert security["referrer-policy"] == "no-referrer"
+    assert {name: value for name, value in fast.items() if name not in ("content-type", "content-length")} == security
+
+
+def test_plain_http_goes_to_django_when_the_site_redirects_to_https(settings, _count_fast_answers):
+    settings.SECURE_SSL_REDIRECT = True
+    token = str(AccessToken.for_user(UserFactory(username="plain-http")))
+    _asgi("/api/v1/races/999999/bets/", json.dumps({"kind": "winner", "stake": 5, "symbol": "AAPL"}).encode(),
+          [(b"authorization", f"Bearer {token}".encode()), (b"content-type", b"application/json")])
+    assert _count_fast_answers == []  # Django's SecurityMiddleware answers it (its redirect)
