@@ -24,7 +24,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
 
 from apps.core.db import prepared_cursor
 from apps.markets import errors
@@ -264,42 +263,64 @@ def _claim_crossed(cursor, book: Book) -> list[tuple]:
     probabilities = module_of(book.market.mechanism).probabilities(book.state)
     where, params = _crossed_sql(probabilities)
     cursor.execute(f"""
-        SELECT id, user_id, outcome, direction, shares FROM markets_stop
+        SELECT id, user_id, outcome, direction, shares, trigger FROM markets_stop
         WHERE market_id = %s AND state = 'active' AND ({where})
         ORDER BY (CASE WHEN direction = 'below' THEN -trigger ELSE trigger END), id
     """, [book.market.pk, *params])
     return cursor.fetchall()
 
 
-def _close_stop(book: Book, stop_id: int, owner: int, state: str, now: datetime, *, reason: str = "",
-                execution: int | None = None) -> None:
-    Stop.objects.filter(pk=stop_id).update(state=state, reason=reason[:200], fired_at=now, execution_id=execution)
-    book.market.active_stops -= 1
-    book.stops_fired.append((stop_id, owner, state))
+_CLOSE_STOPS_SQL = """
+UPDATE markets_stop s SET state = c.state, reason = c.reason, fired_at = %s, execution_id = c.execution
+FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[]) AS c(id, state, reason, execution)
+WHERE s.id = c.id
+"""
 
 
-def _execute_stop(cursor, book: Book, stop: tuple, root: MarketTrade, level: int, now: datetime) -> None:
-    stop_id, owner, outcome, direction, stop_shares = stop
-    held = position_locked(cursor, market_id=book.market.pk, user_id=owner, outcome=outcome)
+def _close_stops(cursor, book: Book, closed: list[tuple[int, int, str, str, int | None]], now: datetime) -> None:
+    """One UPDATE for a level's stops: (stop id, owner, new state, reason, execution trade)."""
+    if not closed:
+        return
+    cursor.execute(_CLOSE_STOPS_SQL, [now, [c[0] for c in closed], [c[2] for c in closed],
+                                      [c[3][:200] for c in closed], [c[4] for c in closed]])
+    book.market.active_stops -= len(closed)
+    book.stops_fired.extend((stop_id, owner, state) for stop_id, owner, state, _, _ in closed)
+
+
+def _execute_stop(cursor, book: Book, stop: tuple, held: Held, root: MarketTrade, level: int,
+                  now: datetime) -> tuple[tuple, Held]:
+    """Execute one crossed stop as a market order; (how it closed, the owner's position after).
+    A refusal writes nothing (the price is computed before any write, and the write is one
+    statement that writes everything or nothing), so no savepoint is needed."""
+    stop_id, owner, outcome, direction, stop_shares, _ = stop
     if direction == Stop.Direction.BELOW:
-        quantity, side = (min(stop_shares or held.shares, held.shares), "sell") if held.shares > 0 else (0, "sell")
+        quantity, side = (min(stop_shares or held.shares, held.shares) if held.shares > 0 else 0), "sell"
     else:
-        quantity, side = (min(stop_shares or -held.shares, -held.shares), "buy") if held.shares < 0 else (0, "buy")
+        quantity, side = (min(stop_shares or -held.shares, -held.shares) if held.shares < 0 else 0), "buy"
     if quantity <= 0:
-        _close_stop(book, stop_id, owner, Stop.State.CANCELLED, now, reason="no position left to close")
-        return
+        return (stop_id, owner, Stop.State.CANCELLED, "no position left to close", None), held
     try:
-        with transaction.atomic():
-            fill = fill_order(book, held, Order(outcome=outcome, side=side, shares=quantity))
-            trade = write_fill(cursor, book, user_id=owner, held=held, fill=fill, now=now, stop_id=stop_id,
-                               trigger_id=root.pk, depth=level)
+        fill = fill_order(book, held, Order(outcome=outcome, side=side, shares=quantity))
+        trade = write_fill(cursor, book, user_id=owner, held=held, fill=fill, now=now, stop_id=stop_id,
+                           trigger_id=root.pk, depth=level)
     except errors.MarketRefused as exc:
-        _close_stop(book, stop_id, owner, Stop.State.FAILED, now, reason=str(exc.detail))
-        return
+        return (stop_id, owner, Stop.State.FAILED, str(exc.detail), None), held
     except ledger.InsufficientPoints as exc:
-        _close_stop(book, stop_id, owner, Stop.State.FAILED, now, reason=str(exc))
-        return
-    _close_stop(book, stop_id, owner, Stop.State.EXECUTED, now, execution=trade.pk)
+        return (stop_id, owner, Stop.State.FAILED, str(exc), None), held
+    after = Held(fill.position_after, held.collateral + fill.collateral, held.cost - fill.cash)
+    return (stop_id, owner, Stop.State.EXECUTED, "", trade.pk), after
+
+
+def _still_crossed(book: Book, stop: tuple) -> bool:
+    _, _, outcome, direction, _, trigger = stop
+    price = module_of(book.market.mechanism).probabilities(book.state)[outcome]
+    return price <= trigger if direction == Stop.Direction.BELOW else price >= trigger
+
+
+_LEVEL_POSITIONS_SQL = """
+SELECT user_id, outcome, shares, collateral, cost FROM markets_position
+WHERE market_id = %s AND user_id = ANY(%s) ORDER BY user_id, outcome FOR UPDATE
+"""
 
 
 def run_stops(cursor, book: Book, root: MarketTrade, now: datetime) -> int:
@@ -311,16 +332,23 @@ def run_stops(cursor, book: Book, root: MarketTrade, now: datetime) -> int:
         if not crossed:
             break
         if level == settings.MARKET_STOP_MAX_DEPTH:
-            for stop_id, owner, *_ in crossed:
-                _close_stop(book, stop_id, owner, Stop.State.FAILED, now,
-                            reason=f"the cascade reached its limit of {level} levels")
+            reason = f"the cascade reached its limit of {level} levels"
+            _close_stops(cursor, book, [(s[0], s[1], Stop.State.FAILED, reason, None) for s in crossed], now)
             break
         level += 1
-        # Lock order: this level's positions, then its owners' accounts, each in id order.
+        # Lock order: this level's positions (read once, kept up to date here), then its owners'
+        # accounts, each in id order.
         owners = sorted({s[1] for s in crossed})
-        cursor.execute("SELECT id FROM markets_position WHERE market_id = %s AND user_id = ANY(%s) "
-                       "ORDER BY user_id, outcome FOR UPDATE", [book.market.pk, owners])
+        cursor.execute(_LEVEL_POSITIONS_SQL, [book.market.pk, owners])
+        positions = {(u, o): Held(shares, int(collateral), int(cost)) for u, o, shares, collateral, cost in cursor}
         ledger.lock_accounts(cursor, user_ids=owners)
+        closed = []
         for stop in crossed:
-            _execute_stop(cursor, book, stop, root, level, now)
+            if not _still_crossed(book, stop):
+                continue  # a sale before it in this level moved the price back: it stays active
+            key = (stop[1], stop[2])
+            outcome, positions[key] = _execute_stop(cursor, book, stop, positions.get(key, Held(Decimal(0), 0, 0)),
+                                                    root, level, now)
+            closed.append(outcome)
+        _close_stops(cursor, book, closed, now)
     return level
