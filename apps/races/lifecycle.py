@@ -16,7 +16,10 @@ from django.db import transaction
 from django.db.models import Case, CharField, F, Value, When
 from django.db.models.functions import Concat, Left
 
+from apps.bets.services import race_odds_publish
 from apps.core.redis import get_redis, redis_now
+from apps.feed.models import PriceSnapshot
+from apps.feed.selectors import gaps_overlapping
 from apps.market.quotes import read_quotes
 from apps.races import events, opening, refunds, scheduling
 from apps.races.models import Race, RaceEntry, RaceTransition
@@ -71,10 +74,6 @@ def race_open(*, race_id: int, now: datetime | None = None, cause: str = "bettin
 
 def _publish_odds(race_id: int) -> None:
     """Winner odds are fixed once the betting window opens (the bets app computes them)."""
-    try:
-        from apps.bets.services import race_odds_publish
-    except ImportError:
-        return
     try:
         race_odds_publish(race_id=race_id)
     except Exception:  # the odds are published again on the first read; the transition stands
@@ -202,10 +201,6 @@ def race_finish(*, race_id: int, now: datetime | None = None, cause: str = "end 
 def _snapshot_prices(symbols: list[str], at: datetime) -> dict[str, Decimal] | None:
     """Prices at instant ``at`` from the feed's per-second snapshots, if every symbol has one
     within the late tolerance before it; None otherwise."""
-    try:
-        from apps.feed.models import PriceSnapshot
-    except ImportError:
-        return None
     since = at - timedelta(seconds=settings.RACE_LATE_TOLERANCE_SECONDS)
     rows = (PriceSnapshot.objects.filter(symbol__in=symbols, ts__gte=since, ts__lte=at)
             .order_by("symbol", "-ts").distinct("symbol").values_list("symbol", "price"))
@@ -214,11 +209,7 @@ def _snapshot_prices(symbols: list[str], at: datetime) -> dict[str, Decimal] | N
 
 
 def _data_gap_reason(race: Race) -> str:
-    """A reason when the feed recorded a gap during the race (needs the feed app's gap log)."""
-    try:
-        from apps.feed.selectors import gaps_overlapping
-    except ImportError:
-        return ""
+    """A reason when the feed recorded a gap during the race."""
     symbols = list(RaceEntry.objects.filter(race=race).values_list("stock__symbol", flat=True))
     gaps = list(gaps_overlapping(race.starts_at, race.ends_at, symbols))
     return f"market data gap during the race ({len(gaps)} recorded)" if gaps else ""

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
 
+from apps.bets.selectors import race_odds
 from apps.races import scoring
 from apps.races.models import Race, RaceEntry, RaceTransition
 
@@ -33,10 +34,6 @@ def race_detail(*, race_id: int) -> Race:
 def race_odds_or_none(race: Race) -> dict[str, Decimal] | None:
     """Published winner odds from the bets app; None before the betting window opens."""
     if race.state == Race.State.SCHEDULED:
-        return None
-    try:
-        from apps.bets.selectors import race_odds
-    except ImportError:
         return None
     return race_odds(race)
 
