@@ -4,7 +4,11 @@ of players with more points, so players on equal points share a place. Every boa
 RANK(), the same rule)."""
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+
+# A player is on the period boards (global, weekly, monthly), and so has a rank there, once they
+# have won points: a player on 0 is not "#2" behind the one winner. Race boards rank every bettor.
+ON_A_BOARD = Q(points__gt=0)
 
 # Competition ranks of many members of one sorted set in one round trip; nil when the board is
 # not in Redis (it is rebuilt from PostgreSQL), 0 for a member not on it.

@@ -9,7 +9,7 @@ from apps.accounts.eligibility import eligible_q
 from apps.core.redis import get_redis, redis_now
 from apps.leaderboards import periods
 from apps.leaderboards.models import LeaderboardEntry, PlayerStreak
-from apps.leaderboards.ranks import db_rank, redis_ranks
+from apps.leaderboards.ranks import ON_A_BOARD, db_rank, redis_ranks
 from apps.races.models import RaceStanding
 
 BOARDS = ("global", "weekly", "monthly")
@@ -52,7 +52,7 @@ def _page_from_redis(key: str, offset: int, limit: int) -> tuple[int, list[tuple
 
 
 def _board_queryset(board: str, period: str):
-    return LeaderboardEntry.objects.filter(eligible_q("user__"), board=board, period=period)
+    return LeaderboardEntry.objects.filter(eligible_q("user__"), ON_A_BOARD, board=board, period=period)
 
 
 def board_page(*, board: str, period: str | None = None, offset: int = 0, limit: int = 25) -> BoardPage:

@@ -15,7 +15,7 @@ from apps.accounts.eligibility import eligible_q
 from apps.core.redis import get_redis
 from apps.leaderboards import periods
 from apps.leaderboards.models import LeaderboardEntry
-from apps.leaderboards.ranks import redis_ranks
+from apps.leaderboards.ranks import ON_A_BOARD, redis_ranks
 from apps.races.models import Race, RaceStanding
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ CROSS JOIN LATERAL (VALUES ('global', ''),
                            ('monthly', to_char(r.ends_at AT TIME ZONE %(tz)s, 'YYYY-MM'))) AS p(board, period)
 WHERE {filter}
 GROUP BY p.board, p.period, s.user_id
+HAVING SUM(s.points_won) > 0  -- ranks.ON_A_BOARD: on a board once points are won
 ON CONFLICT (board, period, user_id) DO UPDATE SET
     points = EXCLUDED.points, staked = EXCLUDED.staked, bets = EXCLUDED.bets, wins = EXCLUDED.wins,
     updated_at = now()
@@ -95,8 +96,8 @@ def leaderboard_sync_race(*, race_id: int) -> int:
     global_key = periods.redis_key("global", "")
     ranks_before = _ranks(client, global_key, user_ids)
     for board, period in (("global", ""), ("weekly", week), ("monthly", month)):
-        rows = (LeaderboardEntry.objects.filter(board=board, period=period, user_id__in=user_ids).filter(ELIGIBLE)
-                .values_list("user_id", "points"))
+        rows = (LeaderboardEntry.objects.filter(board=board, period=period, user_id__in=user_ids)
+                .filter(ELIGIBLE, ON_A_BOARD).values_list("user_id", "points"))
         _zadd_batches(client, periods.redis_key(board, period), rows.iterator(chunk_size=BATCH), replace=False)
     client.set(SYNCED_KEY.format(race_id), "1", ex=7 * 24 * 3600)
     _announce_rank_changes(user_ids, ranks_before, _ranks(client, global_key, user_ids))
@@ -182,7 +183,7 @@ def leaderboards_rebuild(*, progress: Callable[[str], None] | None = None) -> di
     counts: dict[str, int] = {}
     pairs = list(LeaderboardEntry.objects.values_list("board", "period").distinct().order_by("board", "period"))
     for i, (board, period) in enumerate(pairs, start=1):
-        rows = (LeaderboardEntry.objects.filter(board=board, period=period).filter(ELIGIBLE)
+        rows = (LeaderboardEntry.objects.filter(board=board, period=period).filter(ELIGIBLE, ON_A_BOARD)
                 .values_list("user_id", "points").iterator(chunk_size=BATCH))
         key = periods.redis_key(board, period)
         counts[key] = _zadd_batches(client, key, rows, replace=True)
