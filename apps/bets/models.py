@@ -118,6 +118,7 @@ class RaceOdds(models.Model):
     published_at = models.DateTimeField()
 
     class Meta:
+        verbose_name_plural = "race odds"
         constraints = [
             # Publishing is INSERT … ON CONFLICT DO NOTHING: the first publisher's odds stand.
             models.UniqueConstraint(fields=["race", "symbol"], name="race_odds_unique_symbol"),
