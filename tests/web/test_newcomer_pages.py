@@ -113,6 +113,7 @@ def test_the_admin_has_plain_plurals_and_no_empty_environment_label(client):
     client.login(username="boss", password=factories.PASSWORD)
     html = client.get("/admin/").content.decode()
     assert "Ledger entries" in html and "Leaderboard entries" in html and "entrys" not in html
+    assert "oddss" not in html
     assert "environment-label" not in html
     race = factories.RaceFactory(state="open")
     change = client.get(f"/admin/races/race/{race.pk}/change/").content.decode()
