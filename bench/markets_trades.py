@@ -20,7 +20,9 @@ What it does:
    players are spread over the connections, so no player comes near the API's rate limit;
 5. reports accepted trades per second over the measured window (after a warm-up), latency
    percentiles, refusals by reason, the CPU of servers, clients, PostgreSQL and Redis, and checks
-   afterwards that every balance equals its ledger and that markets_verify finds nothing.
+   afterwards that every balance equals its ledger and that markets_verify finds nothing;
+6. with ``--service``, then calls ``market_trade`` directly from ``--service-procs`` processes on
+   the same market (no HTTP): what the locked section itself lets through.
 """
 from __future__ import annotations
 
@@ -159,6 +161,63 @@ def run_phase(args, ports, servers, tokens, market_id) -> dict:
             "services_cpu": {k: services_after[k] - services_warm.get(k, 0.0) for k in services_after}}
 
 
+def service_process(index: int, database_url: str, user_ids: list[int], market_id: int, start_at: float,
+                    warmup: float, seconds: float, queue: mp.Queue) -> None:
+    """Call market_trade in a loop, no HTTP: the trade path itself, the row lock included."""
+    django_setup(database_url)
+    from apps.markets.errors import MarketRefused
+    from apps.markets.services import market_trade, parse_order
+
+    rng = random.Random(1000 + index)
+    stats = {"accepted": 0, "latencies": [], "refused": {}}
+    delay = start_at - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    now = time.monotonic()
+    measure_from, stop_at = now + warmup, now + warmup + seconds
+    i = 0
+    while time.monotonic() < stop_at:
+        started = time.monotonic()
+        try:
+            market_trade(user_id=user_ids[i % len(user_ids)], market_id=market_id,
+                         order=parse_order(**json.loads(trade_body(rng))), idempotency_key=uuid.uuid4().hex)
+            ok, code = True, ""
+        except MarketRefused as exc:
+            ok, code = False, exc.error_code
+        i += 1
+        if started < measure_from:
+            continue
+        if ok:
+            stats["accepted"] += 1
+            stats["latencies"].append(time.monotonic() - started)
+        else:
+            stats["refused"][code] = stats["refused"].get(code, 0) + 1
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    queue.put({**stats, "cpu": usage.ru_utime + usage.ru_stime})
+
+
+def run_service_phase(args, database_url: str, market_id: int) -> dict:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    user_ids = list(get_user_model().objects.filter(username__startswith="mkt").values_list("pk", flat=True))
+    connection.close()
+    queue: mp.Queue = mp.Queue()
+    start_at = time.time() + 3.0  # Django starts up in each process first
+    count = args.service_procs
+    procs = [mp.Process(target=service_process, args=(i, database_url, user_ids[i::count], market_id, start_at,
+                                                      args.warmup, args.seconds, queue)) for i in range(count)]
+    for p in procs:
+        p.start()
+    services_warm = services_cpu()
+    results = [queue.get() for _ in procs]
+    services_after = services_cpu()
+    for p in procs:
+        p.join()
+    return {**merge_results(results), "server_cpu": 0.0,
+            "services_cpu": {k: services_after[k] - services_warm.get(k, 0.0) for k in services_after}}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--servers", type=int, default=2, help="daphne processes")
@@ -170,6 +229,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--redis-db", type=int, default=6, help="Redis database for the run (flushed)")
+    parser.add_argument("--service", action="store_true",
+                        help="then call market_trade directly (no HTTP) from --service-procs processes")
+    parser.add_argument("--service-procs", type=int, default=6)
     args = parser.parse_args()
 
     from stockrace import config
@@ -196,6 +258,7 @@ def main() -> int:
         stats = run_phase(args, ports, servers, tokens, market_id)
     finally:
         servers.stop()
+    service = run_service_phase(args, database_url, market_id) if args.service else None
 
     from django.db.models import Sum
 
@@ -209,6 +272,9 @@ def main() -> int:
     print(f"\nservers: {args.servers} daphne ({args.threads} threads each), clients: {args.clients} processes x "
           f"{args.connections} connections, {args.players} players, one market, {os.cpu_count()} CPUs")
     report("accepted trades on one market", stats, args.seconds)
+    if service is not None:
+        report(f"market_trade called directly by {args.service_procs} processes (no HTTP; CPU is theirs)", service,
+               args.seconds)
     started = time.monotonic()
     problems = markets_verify([market_id])
     print(f"trades stored: {market.seq}; markets_verify: {sum(len(p) for p in problems.values())} differences "

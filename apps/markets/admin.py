@@ -6,23 +6,13 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.markets.models import Market, MarketPayout, MarketTrade, Position, Stop
 from apps.markets.resolution import market_cancel
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Market)
-class MarketAdmin(ReadOnly):
+class MarketAdmin(ReadOnlyAdmin):
     list_display = ["id", "question", "mechanism", "state", "closes_at", "volume", "fees", "seq", "needs_review"]
     list_filter = ["state", "mechanism", "kind", "is_generated", "needs_review"]
     search_fields = ["question", "generation_key"]
@@ -45,7 +35,7 @@ class MarketAdmin(ReadOnly):
 
 
 @admin.register(MarketTrade)
-class MarketTradeAdmin(ReadOnly):
+class MarketTradeAdmin(ReadOnlyAdmin):
     list_display = ["market", "seq", "user", "kind", "outcome", "shares", "points", "fee", "collateral", "depth",
                     "created_at"]
     list_filter = ["kind"]
@@ -54,21 +44,21 @@ class MarketTradeAdmin(ReadOnly):
 
 
 @admin.register(Position)
-class PositionAdmin(ReadOnly):
+class PositionAdmin(ReadOnlyAdmin):
     list_display = ["market", "user", "outcome", "shares", "collateral", "cost", "updated_at"]
     search_fields = ["user__username"]
     raw_id_fields = ["market", "user"]
 
 
 @admin.register(Stop)
-class StopAdmin(ReadOnly):
+class StopAdmin(ReadOnlyAdmin):
     list_display = ["market", "user", "outcome", "direction", "trigger", "shares", "state", "fired_at"]
     list_filter = ["state", "direction"]
     raw_id_fields = ["market", "user", "execution"]
 
 
 @admin.register(MarketPayout)
-class MarketPayoutAdmin(ReadOnly):
+class MarketPayoutAdmin(ReadOnlyAdmin):
     list_display = ["market", "user", "kind", "amount", "created_at"]
     list_filter = ["kind"]
     raw_id_fields = ["market", "user"]

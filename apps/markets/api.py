@@ -14,15 +14,15 @@ from apps.bets.auth import PlayerTokenAuthentication
 from apps.markets import errors, resolution, selectors, services
 from apps.markets.amm.numeric import calc, text
 from apps.markets.models import Market
-from apps.markets.serializers import (CancelSerializer, EndedSerializer, ErrorSerializer, FillSerializer,
-                                      HistoryPointSerializer, LeaderboardRowSerializer, MarketCreateSerializer,
-                                      MarketSerializer, OrderSerializer, PositionSerializer, ResolveSerializer,
-                                      StopCreateSerializer, StopSerializer, TapeSerializer, TradeSerializer)
+from apps.markets.serializers import (MarketCancelSerializer, MarketEndedSerializer, MarketErrorSerializer, MarketFillSerializer,
+                                      MarketHistoryPointSerializer, MarketLeaderboardRowSerializer, MarketCreateSerializer,
+                                      MarketSerializer, MarketOrderSerializer, MarketPositionSerializer, MarketResolveSerializer,
+                                      MarketStopCreateSerializer, MarketStopSerializer, MarketTapeSerializer, MarketTradeSerializer)
 from apps.markets.events import trade_summary
 
 
 def _err(description: str, *codes: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=f"{description} Codes: {', '.join(codes)}.")
+    return OpenApiResponse(MarketErrorSerializer, description=f"{description} Codes: {', '.join(codes)}.")
 
 
 NOT_FOUND = _err("No such market.", "not_found")
@@ -95,7 +95,7 @@ class MarketQuoteView(APIView):
     authentication_classes = [PlayerTokenAuthentication, SessionAuthentication]
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(request=OrderSerializer, responses={200: FillSerializer, 400: BAD_ORDER, 404: NOT_FOUND,
+    @extend_schema(request=MarketOrderSerializer, responses={200: MarketFillSerializer, 400: BAD_ORDER, 404: NOT_FOUND,
                                                        409: REFUSED})
     def post(self, request, market_id: int):
         user_id = request.user.pk if request.user.is_authenticated else None
@@ -123,7 +123,7 @@ class MarketTradesView(APIView):
     def get_permissions(self):
         return [permissions.IsAuthenticated()] if self.request.method == "POST" else [permissions.AllowAny()]
 
-    @extend_schema(responses={200: TapeSerializer(many=True), 404: NOT_FOUND},
+    @extend_schema(responses={200: MarketTapeSerializer(many=True), 404: NOT_FOUND},
                    parameters=[OpenApiParameter("limit", int, required=False, description="at most 200 (default 30)")])
     def get(self, request, market_id: int):
         market = selectors.market_get(market_id)
@@ -132,8 +132,8 @@ class MarketTradesView(APIView):
             raise errors.invalid("limit is 1 to 200.", field="limit")
         return JsonResponse([trade_summary(t) for t in selectors.recent_trades(market, limit=int(limit))], safe=False)
 
-    @extend_schema(request=OrderSerializer, parameters=[IDEMPOTENCY],
-                   responses={201: TradeSerializer, 200: OpenApiResponse(TradeSerializer, description="A replay of an "
+    @extend_schema(request=MarketOrderSerializer, parameters=[IDEMPOTENCY],
+                   responses={201: MarketTradeSerializer, 200: OpenApiResponse(MarketTradeSerializer, description="A replay of an "
                                                                          "Idempotency-Key: the first trade."),
                               400: BAD_ORDER, 401: UNAUTHENTICATED, 404: NOT_FOUND, 409: REFUSED,
                               422: _err("The Idempotency-Key was used for another trade.", "idempotency_key_reused")})
@@ -146,14 +146,14 @@ class MarketTradesView(APIView):
 class MarketStopsView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(responses={200: StopSerializer(many=True), 401: UNAUTHENTICATED, 404: NOT_FOUND})
+    @extend_schema(responses={200: MarketStopSerializer(many=True), 401: UNAUTHENTICATED, 404: NOT_FOUND})
     def get(self, request, market_id: int):
         selectors.market_get(market_id)
-        return Response(StopSerializer(selectors.stops_of_user(user_id=request.user.pk, market_id=market_id),
+        return Response(MarketStopSerializer(selectors.stops_of_user(user_id=request.user.pk, market_id=market_id),
                                        many=True).data)
 
-    @extend_schema(request=StopCreateSerializer,
-                   responses={201: StopSerializer, 400: _err("Bad trigger or shares.", "invalid", "unknown_outcome"),
+    @extend_schema(request=MarketStopCreateSerializer,
+                   responses={201: MarketStopSerializer, 400: _err("Bad trigger or shares.", "invalid", "unknown_outcome"),
                               401: UNAUTHENTICATED, 404: NOT_FOUND,
                               409: _err("No position to protect, too many stops, or the market is closed.",
                                         "no_position", "too_many_stops", "market_closed")})
@@ -161,7 +161,7 @@ class MarketStopsView(APIView):
         data = _body(request)
         stop = services.stop_create(user_id=request.user.pk, market_id=market_id, outcome=data.get("outcome"),
                                     trigger=data.get("trigger"), shares=data.get("shares"))
-        return Response(StopSerializer(stop).data, status=status.HTTP_201_CREATED)
+        return Response(MarketStopSerializer(stop).data, status=status.HTTP_201_CREATED)
 
 
 class MarketStopDetailView(APIView):
@@ -177,8 +177,8 @@ class MarketStopDetailView(APIView):
 class MarketResolveView(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(request=ResolveSerializer,
-                   responses={200: EndedSerializer, 400: _err("No reason or unknown outcome.", "invalid",
+    @extend_schema(request=MarketResolveSerializer,
+                   responses={200: MarketEndedSerializer, 400: _err("No reason or unknown outcome.", "invalid",
                                                                 "unknown_outcome"),
                               401: UNAUTHENTICATED, 403: NOT_STAFF, 404: NOT_FOUND})
     def post(self, request, market_id: int):
@@ -191,8 +191,8 @@ class MarketResolveView(APIView):
 class MarketCancelView(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(request=CancelSerializer,
-                   responses={200: EndedSerializer, 400: _err("No reason.", "invalid"), 401: UNAUTHENTICATED,
+    @extend_schema(request=MarketCancelSerializer,
+                   responses={200: MarketEndedSerializer, 400: _err("No reason.", "invalid"), 401: UNAUTHENTICATED,
                               403: NOT_STAFF, 404: NOT_FOUND})
     def post(self, request, market_id: int):
         data = _body(request)
@@ -204,7 +204,7 @@ class MarketCancelView(APIView):
 class MarketHistoryView(APIView):
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses={200: HistoryPointSerializer(many=True), 404: NOT_FOUND})
+    @extend_schema(responses={200: MarketHistoryPointSerializer(many=True), 404: NOT_FOUND})
     def get(self, request, market_id: int):
         return JsonResponse(selectors.market_history(selectors.market_get(market_id)), safe=False)
 
@@ -213,19 +213,19 @@ class MyPositionsView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(parameters=[OpenApiParameter("market", int, required=False)],
-                   responses={200: PositionSerializer(many=True), 400: _err("Bad market id.", "invalid"),
+                   responses={200: MarketPositionSerializer(many=True), 400: _err("Bad market id.", "invalid"),
                               401: UNAUTHENTICATED})
     def get(self, request):
         market = request.query_params.get("market")
         if market is not None and not market.isdigit():
             raise errors.invalid("market is a market id.", field="market")
         rows = selectors.positions_of_user(user_id=request.user.pk, market_id=int(market) if market else None)
-        return Response(PositionSerializer(rows, many=True).data)
+        return Response(MarketPositionSerializer(rows, many=True).data)
 
 
 class MarketLeaderboardView(APIView):
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses={200: LeaderboardRowSerializer(many=True)})
+    @extend_schema(responses={200: MarketLeaderboardRowSerializer(many=True)})
     def get(self, request):
-        return Response(LeaderboardRowSerializer(selectors.profit_leaderboard(), many=True).data)
+        return Response(MarketLeaderboardRowSerializer(selectors.profit_leaderboard(), many=True).data)

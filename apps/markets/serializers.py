@@ -11,19 +11,19 @@ from apps.markets.models import Market, Stop
 from apps.markets.selectors import market_state
 
 
-class ErrorDetailSerializer(serializers.Serializer):
+class MarketErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
-class ErrorSerializer(serializers.Serializer):
+class MarketErrorSerializer(serializers.Serializer):
     """Every refusal: {"error": {"code", "message", "fields"}} (apps/core/api.py)."""
 
-    error = ErrorDetailSerializer()
+    error = MarketErrorDetailSerializer()
 
 
-class CurveSerializer(serializers.Serializer):
+class MarketCurveSerializer(serializers.Serializer):
     p_min = serializers.DecimalField(max_digits=20, decimal_places=18, required=False, default=Decimal("0.01"))
     p_max = serializers.DecimalField(max_digits=20, decimal_places=18, required=False, default=Decimal("0.99"))
     k = serializers.DecimalField(max_digits=20, decimal_places=10, required=False, default=Decimal(10),
@@ -45,7 +45,7 @@ class MarketCreateSerializer(serializers.Serializer):
                                                    help_text="cpmm: 0.01 to 0.99 (default 0.5)")
     b = serializers.DecimalField(max_digits=38, decimal_places=18, required=False,
                                  help_text="lmsr: the liquidity parameter (worst loss b·ln n)")
-    curve = CurveSerializer(required=False)
+    curve = MarketCurveSerializer(required=False)
     closes_at = serializers.DateTimeField()
     resolves_by = serializers.JSONField(required=False, help_text=(
         '{"type": "manual"} (default), {"type": "race_winner", "race": id}, '
@@ -111,7 +111,7 @@ class MarketSerializer(serializers.ModelSerializer):
         return market.outcomes[market.resolution] if market.resolution is not None else None
 
 
-class OrderSerializer(serializers.Serializer):
+class MarketOrderSerializer(serializers.Serializer):
     outcome = serializers.IntegerField(help_text="the outcome's index: 0 YES / 1 NO, or a multi market's order")
     side = serializers.ChoiceField(choices=["buy", "sell"])
     amount = serializers.IntegerField(required=False, min_value=1, help_text="whole points to spend, fee included")
@@ -119,7 +119,7 @@ class OrderSerializer(serializers.Serializer):
                                       help_text="shares to buy or sell (a sale is always in shares)")
 
 
-class FillSerializer(serializers.Serializer):
+class MarketFillSerializer(serializers.Serializer):
     """What a trade gets and costs (a quote, or a trade executed)."""
 
     outcome = serializers.IntegerField()
@@ -138,7 +138,7 @@ class FillSerializer(serializers.Serializer):
     position_after = serializers.DecimalField(max_digits=38, decimal_places=18)
 
 
-class TradeSerializer(FillSerializer):
+class MarketTradeSerializer(MarketFillSerializer):
     id = serializers.IntegerField()
     market = serializers.IntegerField()
     seq = serializers.IntegerField()
@@ -147,7 +147,7 @@ class TradeSerializer(FillSerializer):
     created_at = serializers.DateTimeField()
 
 
-class TapeSerializer(serializers.Serializer):
+class MarketTapeSerializer(serializers.Serializer):
     seq = serializers.IntegerField()
     kind = serializers.CharField()
     outcome = serializers.IntegerField(allow_null=True)
@@ -157,7 +157,7 @@ class TapeSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
 
 
-class PositionSerializer(serializers.Serializer):
+class MarketPositionSerializer(serializers.Serializer):
     market = serializers.IntegerField()
     question = serializers.CharField()
     state = serializers.CharField()
@@ -170,7 +170,7 @@ class PositionSerializer(serializers.Serializer):
     value = serializers.DecimalField(max_digits=40, decimal_places=2, help_text="shares × the current price")
 
 
-class StopCreateSerializer(serializers.Serializer):
+class MarketStopCreateSerializer(serializers.Serializer):
     outcome = serializers.IntegerField()
     trigger = serializers.DecimalField(max_digits=20, decimal_places=18,
                                        help_text="the price that sets it off: below the current one for a long, "
@@ -179,7 +179,7 @@ class StopCreateSerializer(serializers.Serializer):
                                       help_text="how many to close (default: the whole position when it fires)")
 
 
-class StopSerializer(serializers.ModelSerializer):
+class MarketStopSerializer(serializers.ModelSerializer):
     class Meta:
         model = Stop
         fields = ["id", "market", "outcome", "direction", "trigger", "shares", "state", "reason", "created_at",
@@ -187,26 +187,26 @@ class StopSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ResolveSerializer(serializers.Serializer):
+class MarketResolveSerializer(serializers.Serializer):
     outcome = serializers.IntegerField()
     reason = serializers.CharField(max_length=300)
 
 
-class CancelSerializer(serializers.Serializer):
+class MarketCancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 
 
-class EndedSerializer(serializers.Serializer):
+class MarketEndedSerializer(serializers.Serializer):
     state = serializers.CharField()
     points = serializers.IntegerField(allow_null=True, help_text="paid or refunded now (null: it had already ended)")
 
 
-class HistoryPointSerializer(serializers.Serializer):
+class MarketHistoryPointSerializer(serializers.Serializer):
     t = serializers.FloatField(help_text="epoch seconds")
     p = serializers.ListField(child=serializers.FloatField(), help_text="each outcome's probability")
 
 
-class LeaderboardRowSerializer(serializers.Serializer):
+class MarketLeaderboardRowSerializer(serializers.Serializer):
     rank = serializers.IntegerField()
     user_id = serializers.IntegerField()
     username = serializers.CharField()
