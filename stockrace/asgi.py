@@ -17,6 +17,7 @@ from django.conf import settings  # noqa: E402
 from apps.bets.fastpath import BetFastPath  # noqa: E402
 from apps.core.ws import OriginPolicy  # noqa: E402
 from apps.live.fallback import LiveFallback  # noqa: E402
+from apps.trading.fastpath import OrderFastPath  # noqa: E402
 from stockrace.body_limit import BodyLimit  # noqa: E402
 from stockrace.routing import websocket_urlpatterns  # noqa: E402
 from stockrace.servers import limit_daphne_websockets, tune_twisted_http  # noqa: E402
@@ -24,6 +25,9 @@ from stockrace.servers import limit_daphne_websockets, tune_twisted_http  # noqa
 # The bet POST of token-authenticated JSON clients skips Django's request machinery
 # (apps/bets/fastpath.py) unless BET_FAST_PATH is off; every other HTTP request goes to Django.
 http_app = BetFastPath(django_asgi_app) if settings.BET_FAST_PATH else django_asgi_app
+# Orders of the same clients take the same lean way (apps/trading/fastpath.py), unless TRADE_FAST_PATH is off.
+if settings.TRADE_FAST_PATH:
+    http_app = OrderFastPath(http_app)
 
 application = ProtocolTypeRouter(
     {

@@ -492,6 +492,10 @@ TRADE_SHORT_INITIAL_PCT = env.int("TRADE_SHORT_INITIAL_PCT", 150, min=100, max=1
 TRADE_SHORT_MAINTENANCE_PCT = env.int("TRADE_SHORT_MAINTENANCE_PCT", 130, min=100, max=1000)
 if TRADE_SHORT_MAINTENANCE_PCT > TRADE_SHORT_INITIAL_PCT:
     env.errors.append("TRADE_SHORT_MAINTENANCE_PCT must not exceed TRADE_SHORT_INITIAL_PCT")
+# The lean route for token-authenticated JSON orders (apps/trading/fastpath.py); off: all through DRF.
+TRADE_FAST_PATH = env.bool("TRADE_FAST_PATH", True)
+# Orders one player may send per minute (checked in the order's own Redis round trip).
+TRADE_ORDERS_PER_MINUTE = env.int("TRADE_ORDERS_PER_MINUTE", 120, min=1)
 # Returns leaderboard: fills a player needs in the period to be ranked.
 TRADE_LEADERBOARD_MIN_TRADES = env.int("TRADE_LEADERBOARD_MIN_TRADES", 3, min=1)
 # Live P&L pushed over /ws/me/ to players with the portfolio open, at most this often.

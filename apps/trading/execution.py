@@ -11,10 +11,13 @@ Lock order, the same on every path (so two fills never wait on each other in a c
 3. the points account — ``ledger.lock_accounts``.
 
 Ledger entries, keyed by the order (one fill per order): ``trade:{order}:release`` (collateral
-released, credited first), ``:cash`` (trade_sell credit or trade_buy debit), ``:lock`` (collateral
-locked), ``:fee``. Credits go first so that a sale funding a short's collateral never dips
-below zero on the way; a debit that cannot be paid raises InsufficientPoints and the caller's
-transaction rolls back whole.
+released, booked first), ``:cash`` (trade_sell credit or trade_buy debit), ``:lock`` (collateral
+locked), ``:fee``. They are written by one statement (apps/trading/fill_sql.py) built from the
+ledger's own SQL pieces, with the account moved once by their sum under the ledger's conditional
+debit: a fill that cannot be paid writes nothing and raises InsufficientPoints, and the caller's
+transaction rolls back whole. The account row is locked by that statement's UPDATE (after the
+order and the position); a buy-in, which must read the balance first, takes it with
+``ledger.lock_accounts`` at the same point of the order.
 """
 from __future__ import annotations
 
@@ -28,12 +31,11 @@ from django.db import connection, transaction
 from apps.core.events import user_event_on_commit
 from apps.core.redis import get_redis
 from apps.points import ledger
-from apps.points.models import LedgerEntry
-from apps.trading import index
+from apps.points.ledger import InsufficientPoints
+from apps.trading import fill_sql, index
 from apps.trading.models import Fill, Order
 from apps.trading.rules import FillPlan, OrderRefused, QuoteView, check_side, plan_fill
 
-Kind = LedgerEntry.Kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +54,6 @@ SELECT u.id, %s, 0, 0, 0, 0, 0, 0, now() FROM accounts_user u WHERE u.id = %s AN
 ON CONFLICT (user_id, symbol) DO UPDATE SET updated_at = trading_position.updated_at
 RETURNING id, quantity, avg_cost, collateral, opened_at
 """
-
-_POSITION_UPDATE_SQL = """
-UPDATE trading_position
-SET quantity = %(quantity)s, avg_cost = %(avg_cost)s, realized_pnl = realized_pnl + %(realized)s,
-    fees_paid = fees_paid + %(fee)s, invested = invested + %(invested)s, collateral = %(collateral)s,
-    opened_at = %(opened_at)s, updated_at = now()
-WHERE id = %(id)s
-"""
-
 
 def position_lock(cursor, *, user_id: int, symbol: str) -> LockedPosition:
     """The player's position row for ``symbol``, created flat if new, locked until commit."""
@@ -96,58 +89,85 @@ def _payable(cursor, *, user_id: int, plan: FillPlan) -> tuple[int, int, int]:
     return paid_cost, paid_fee, (cost - paid_cost) + (fee - paid_fee)
 
 
+def _opened_at(position: LockedPosition, change, now: datetime) -> datetime | None:
+    if change.quantity == 0:
+        return None
+    if position.quantity == 0 or (position.quantity > 0) != (change.quantity > 0):
+        return now  # opened, or turned through zero
+    return position.opened_at
+
+
 def fill_order(*, order: Order, quote: QuoteView, price: Decimal, quote_ts: float | None,
-               position: LockedPosition | None = None, forced: bool = False, notify: bool = False) -> Fill:
-    """Fill ``order`` (claimed or freshly inserted by the caller, inside its transaction) at
-    ``price``. Raises OrderRefused (the side no longer matches the position) or InsufficientPoints;
-    either leaves the caller's transaction to roll back. ``forced`` (buy-ins): pay what the
-    collateral and balance allow and record the rest as a shortfall."""
+               position: LockedPosition | None = None, forced: bool = False, notify: bool = False,
+               new: bool = False) -> Fill:
+    """Fill ``order`` at ``price`` inside the caller's transaction: claimed by the caller (a
+    resting order), or inserted here with its fill (``new``: a market order, a buy-in).
+
+    Raises OrderRefused (the side no longer matches the position) or InsufficientPoints; either
+    leaves the caller's transaction to roll back, with nothing written. ``forced`` (buy-ins): pay
+    what the collateral and balance allow and record the rest as a shortfall.
+    """
+    now = datetime.now(timezone.utc)
     with connection.cursor() as cursor:
         if position is None:
             position = position_lock(cursor, user_id=order.user_id, symbol=order.symbol)
         plan = plan_for(order=order, position=position, price=price)
-        ledger.lock_accounts(cursor, user_ids=[order.user_id])
         cost, fee, shortfall = -min(plan.cash, 0), plan.fee, 0
         if forced:
+            ledger.lock_accounts(cursor, user_ids=[order.user_id])
             cost, fee, shortfall = _payable(cursor, user_id=order.user_id, plan=plan)
-        base, user_id, memo = f"trade:{order.pk}:", order.user_id, _memo(order, plan)
-        if plan.collateral_released:
-            ledger.credit(user_id=user_id, amount=plan.collateral_released, kind=Kind.COLLATERAL_RELEASE,
-                          key=base + "release", memo=f"Collateral released: {memo}")
-        if plan.cash > 0:
-            ledger.credit(user_id=user_id, amount=plan.cash, kind=Kind.TRADE_SELL, key=base + "cash", memo=memo)
-        elif cost:
-            ledger.debit(user_id=user_id, amount=cost, kind=Kind.TRADE_BUY, key=base + "cash", memo=memo)
-        if plan.collateral_locked:
-            ledger.debit(user_id=user_id, amount=plan.collateral_locked, kind=Kind.COLLATERAL_LOCK,
-                         key=base + "lock", memo=f"Collateral for the short: {memo}")
-        if fee:
-            ledger.debit(user_id=user_id, amount=fee, kind=Kind.TRADE_FEE, key=base + "fee",
-                         memo=f"Fee ({settings.TRADE_FEE_BPS} bp): {memo}")
+        memo = _memo(order, plan)
+        legs, params = fill_sql.leg_params(
+            {"collateral_release": plan.collateral_released, "cash_in": max(plan.cash, 0), "cash_out": -cost,
+             "collateral_lock": -plan.collateral_locked, "trade_fee": -fee},
+            {"collateral_release": f"Collateral released: {memo}", "cash_in": memo, "cash_out": memo,
+             "collateral_lock": f"Collateral for the short: {memo}",
+             "trade_fee": f"Fee ({settings.TRADE_FEE_BPS} bp): {memo}"})
         change = plan.change
-        opened_at = position.opened_at
-        if change.quantity == 0:
-            opened_at = None
-        elif position.quantity == 0 or (position.quantity > 0) != (change.quantity > 0):
-            opened_at = datetime.now(timezone.utc)
-        cursor.execute(_POSITION_UPDATE_SQL, {
-            "id": position.id, "quantity": change.quantity, "avg_cost": change.avg_cost,
-            "realized": change.realized_pnl, "fee": fee, "invested": (change.opened_quantity * price).quantize(Decimal("1E-6")),
-            "collateral": plan.collateral_after, "opened_at": opened_at})
-    fill = Fill.objects.create(
-        order=order, user_id=order.user_id, symbol=order.symbol, side=order.side, order_type=order.type,
-        quantity=order.quantity, price=price, cash=plan.cash if plan.cash > 0 else -cost, fee=fee,
-        collateral_locked=plan.collateral_locked, collateral_released=plan.collateral_released, shortfall=shortfall,
-        realized_pnl=change.realized_pnl, opened_quantity=change.opened_quantity, position_after=change.quantity,
-        avg_cost_after=change.avg_cost,
-        quote_ts=datetime.fromtimestamp(quote_ts, timezone.utc) if quote_ts else None)
+        cash = plan.cash if plan.cash > 0 else -cost
+        quote_time = datetime.fromtimestamp(quote_ts, timezone.utc) if quote_ts else None
+        opened_at = _opened_at(position, change, now)
+        params.update({
+            "user": order.user_id, "symbol": order.symbol, "side": order.side, "type": order.type,
+            "tif": order.time_in_force, "source": order.source, "quantity": order.quantity,
+            "limit": order.limit_price, "stop": order.stop_price, "key": order.idempotency_key,
+            "reason": order.reason, "triggered_at": order.triggered_at, "trigger_price": order.trigger_price,
+            "order": order.pk, "price": price, "cash": cash, "fee": fee, "locked": plan.collateral_locked,
+            "released": plan.collateral_released, "shortfall": shortfall, "realized": change.realized_pnl,
+            "opened": change.opened_quantity, "position_after": change.quantity, "avg_after": change.avg_cost,
+            "quote_ts": quote_time, "invested": (change.opened_quantity * price).quantize(Decimal("1E-6")),
+            "collateral_after": plan.collateral_after, "opened_at": opened_at, "position": position.id})
+        cursor.execute(fill_sql.fill_sql(legs, new), params)
+        row = cursor.fetchone()
+        if row is None:  # the account could not pay the net debit: nothing was written
+            cursor.execute("SELECT balance FROM points_pointsaccount WHERE user_id = %s", [order.user_id])
+            found = cursor.fetchone()
+            raise InsufficientPoints(int(found[0]) if found else 0, params["net_debit"])
+    order_id, created_at, closed_at, fill_id, filled_at, _, shown_balance = row
+    if new:
+        order.pk, order.created_at, order.updated_at, order.closed_at = order_id, created_at, created_at, closed_at
+        order.status = Order.Status.FILLED
+        order._state.adding = False
+    fill = Fill(pk=fill_id, user_id=order.user_id, symbol=order.symbol, side=order.side, order_type=order.type,
+                quantity=order.quantity, price=price, cash=cash, fee=fee, collateral_locked=plan.collateral_locked,
+                collateral_released=plan.collateral_released, shortfall=shortfall, realized_pnl=change.realized_pnl,
+                opened_quantity=change.opened_quantity, position_after=change.quantity, avg_cost_after=change.avg_cost,
+                quote_ts=quote_time, created_at=filled_at)
+    fill._state.adding = False
+    fill.order = order  # caches the fill on the order as well (one-to-one)
     fill.plan = plan
-    _after_fill(order=order, position_id=position.id, plan=plan, fill=fill, notify=notify)
+    # The player's /ws/me/ hears the new balance, read by the statement itself (no query after).
+    user_event_on_commit(order.user_id, {"type": "balance", "balance": int(shown_balance)}, background=True)
+    _after_fill(order=order, position_id=position.id, plan=plan, fill=fill, notify=notify,
+                was_short=position.quantity < 0, was_indexed=not new)
     return fill
 
 
-def _after_fill(*, order: Order, position_id: int, plan: FillPlan, fill: Fill, notify: bool) -> None:
+def _after_fill(*, order: Order, position_id: int, plan: FillPlan, fill: Fill, notify: bool,
+                was_short: bool, was_indexed: bool) -> None:
     symbol, order_id, buy_in = order.symbol, order.pk, plan.buy_in_price
+    if not (was_indexed or was_short or buy_in is not None):
+        return _notify(order, fill, notify)  # a market order on a long: the index never knew it
 
     def reindex():
         try:
@@ -162,6 +182,10 @@ def _after_fill(*, order: Order, position_id: int, plan: FillPlan, fill: Fill, n
             logging.getLogger("stockrace.trading").exception("trigger index not updated for order %s", order_id)
 
     transaction.on_commit(reindex)
+    _notify(order, fill, notify)
+
+
+def _notify(order: Order, fill: Fill, notify: bool) -> None:
     if notify:
         from apps.trading.notify import order_filled_event
 

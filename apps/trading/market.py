@@ -4,13 +4,15 @@ feed's state, in one round trip; and the trade lock itself.
 Keys (documented in docs/TRADING.md):
 
 - ``trd:lock:{SYMBOL}`` — a locked symbol: JSON ``{"reason", "until"}``, expiring when the lock
-  lifts (SET ... PX), so a lock never outlives TRADE_LOCK_SECONDS without a new cause.
+  lifts (SET ... PX), so a lock never outlives TRADE_LOCK_SECONDS without a new cause;
+- ``trd:rate:{user}:{minute}`` — orders a player sent in a minute (INCR in the same round trip).
 - the quote hashes and ``md:feed`` of apps/market/quotes.py.
 """
 from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -21,6 +23,7 @@ from apps.market.quotes import FEED_KEY, QUOTE_KEY, Quote, _parse
 from apps.trading.rules import OrderRefused, QuoteView, quote_view
 
 LOCK_KEY = "trd:lock:{}"
+RATE_KEY = "trd:rate:{}:{}"  # orders of one player in one minute
 
 
 class LockReason:
@@ -38,6 +41,7 @@ class MarketState:
     lock: dict | None  # {"reason", "until"} while locked
     now: float  # Redis time, epoch seconds
     feed_connected: bool
+    orders_this_minute: int = 0
 
     @property
     def age(self) -> float | None:
@@ -48,21 +52,37 @@ class MarketState:
         return quote_view(q.price, q.bid, q.ask)
 
 
-def market_state(symbol: str, client=None) -> MarketState:
-    """The quote, the lock and the feed's connection flag of ``symbol``, with Redis' clock."""
+def market_state(symbol: str, client=None, *, count_order_of: int | None = None) -> MarketState:
+    """The quote, the lock and the feed's connection flag of ``symbol``, with Redis' clock, in one
+    round trip. ``count_order_of``: also count an order of this player in the current minute
+    (``orders_this_minute``: the per-player order rate limit)."""
     client = client or get_redis()
     pipe = client.pipeline(transaction=False)
     pipe.hgetall(QUOTE_KEY.format(symbol))
     pipe.get(LOCK_KEY.format(symbol))
     pipe.hget(FEED_KEY, "connected")
     pipe.time()
-    raw, lock, connected, (seconds, micros) = pipe.execute()
+    if count_order_of is not None:
+        # The minute of this process's clock names the counter; Redis' TIME above is for the rest.
+        key = RATE_KEY.format(int(count_order_of), int(time.time() // 60))
+        pipe.incr(key)
+        pipe.expire(key, 120)
+    raw, lock, connected, (seconds, micros), *counted = pipe.execute()
     try:
         quote = _parse(symbol, raw)
     except (TypeError, ValueError):
         quote = None
     return MarketState(symbol=symbol, quote=quote, lock=_lock(lock), now=int(seconds) + int(micros) / 1e6,
-                       feed_connected=connected != "0")
+                       feed_connected=connected != "0", orders_this_minute=int(counted[0]) if counted else 0)
+
+
+def check_rate(state: MarketState) -> None:
+    """At most TRADE_ORDERS_PER_MINUTE orders per player per minute (429 with Retry-After)."""
+    limit = settings.TRADE_ORDERS_PER_MINUTE
+    if state.orders_this_minute > limit:
+        wait = max(1, math.ceil(60 - time.time() % 60))
+        raise OrderRefused("rate_limited", f"Too many orders in a short time (the limit is {limit} a minute): try "
+                                           f"again in {wait} s.", status=429, extra={"retry_after": wait})
 
 
 def _lock(raw: str | None) -> dict | None:

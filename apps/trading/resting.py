@@ -167,7 +167,6 @@ def short_buy_in(*, position_id: int, symbol: str, client, state: MarketState | 
         return Outcome.WAITING
     quote = state.view()
     maintenance = settings.TRADE_SHORT_MAINTENANCE_PCT
-    now = datetime.fromtimestamp(state.now, timezone.utc)
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(_POSITION_FOR_UPDATE, [position_id])
@@ -183,12 +182,11 @@ def short_buy_in(*, position_id: int, symbol: str, client, state: MarketState | 
         value = (-quantity * quote.last).quantize(Decimal("0.01"))
         reason = (f"Bought in: collateral {collateral} points was below {maintenance}% of the short's value "
                   f"{value:f} at {quote.last:f}.")
-        order = Order.objects.create(user_id=user_id, symbol=symbol, side=Order.Side.BUY_TO_COVER, type=T.MARKET,
-                                     quantity=-quantity, status=S.FILLED, source=Order.Source.BUY_IN, reason=reason,
-                                     closed_at=now)
+        order = Order(user_id=user_id, symbol=symbol, side=Order.Side.BUY_TO_COVER, type=T.MARKET,
+                      quantity=-quantity, source=Order.Source.BUY_IN, reason=reason)
         fill = fill_order(order=order, quote=quote, price=quote.ask, quote_ts=state.quote.ts,
                           position=LockedPosition(pid, quantity, avg_cost, collateral, opened_at), forced=True,
-                          notify=True)
+                          notify=True, new=True)
     log.warning("buy-in: user %s %s short %s at %s (collateral %s, order %s, shortfall %s)", user_id, symbol,
                 quantity, fill.price, collateral, order.pk, fill.shortfall)
     return Outcome.FILLED

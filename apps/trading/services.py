@@ -22,7 +22,7 @@ from apps.points.ledger import InsufficientPoints
 from apps.trading import index
 from apps.trading.calendar import day_order_expiry
 from apps.trading.execution import LockedPosition, fill_order, plan_for
-from apps.trading.market import MarketState, check_tradable, market_state
+from apps.trading.market import MarketState, check_rate, check_tradable, market_state
 from apps.trading.models import Order, Position
 from apps.trading.rules import (OrderRefused, OrderSpec, QuoteView, fill_price, stop_triggered, trigger_price_of)
 from apps.trading.selectors import balance_of, symbol_is_listed
@@ -91,12 +91,26 @@ def order_place(*, user_id: int, spec: OrderSpec, idempotency_key: str | None = 
     Returns (order, created); a retry with the same Idempotency-Key returns the first order
     with created False. Raises OrderRefused with the reason (unknown symbol, locked symbol,
     stale quote, no position to sell or cover, not enough points); a refusal writes nothing.
+    The key is not looked up first: the order's unique (user, key) refuses a second insert, and
+    only then (or when the retry would be refused) is the first order read back.
     """
     key = _clean_key(idempotency_key)
-    if key and (existing := _existing(user_id, key)) is not None:
-        return existing, False
+    try:
+        return _place(user_id, spec, key), True
+    except OrderRefused:
+        if key and (existing := _existing(user_id, key)) is not None:
+            return existing, False  # a retry of an order that went through: its first answer
+        raise
+    except IntegrityError:
+        if key and (existing := _existing(user_id, key)) is not None:
+            return existing, False  # the same key again (or twice at once): the first one stands
+        raise
+
+
+def _place(user_id: int, spec: OrderSpec, key: str | None) -> Order:
     _require_listed(spec.symbol)
-    state = market_state(spec.symbol)
+    state = market_state(spec.symbol, count_order_of=user_id)
+    check_rate(state)
     check_tradable(state)
     quote = state.view()
     price, triggered = price_now(spec, quote)
@@ -109,8 +123,8 @@ def order_place(*, user_id: int, spec: OrderSpec, idempotency_key: str | None = 
     try:
         with transaction.atomic():
             if price is not None:
-                order = Order.objects.create(**_fields(user_id, spec, status=S.FILLED, closed_at=now, **fields))
-                fill_order(order=order, quote=quote, price=price, quote_ts=state.quote.ts)
+                order = Order(**_fields(user_id, spec, **fields))
+                fill_order(order=order, quote=quote, price=price, quote_ts=state.quote.ts, new=True)
             else:
                 status = S.TRIGGERED if triggered else S.OPEN
                 _check_resting(user_id, spec, quote)
@@ -118,11 +132,7 @@ def order_place(*, user_id: int, spec: OrderSpec, idempotency_key: str | None = 
                 _index_on_commit(order)
     except InsufficientPoints as exc:
         raise OrderRefused("insufficient_points", str(exc), status=409) from None
-    except IntegrityError:
-        if key and (existing := _existing(user_id, key)) is not None:
-            return existing, False  # the same key, sent twice at once: the first one stands
-        raise
-    return order, True
+    return order
 
 
 def _fields(user_id: int, spec: OrderSpec, **extra) -> dict:
