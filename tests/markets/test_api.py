@@ -241,8 +241,13 @@ def test_history_and_leaderboard(api_client, alice_client, staff_client, alice):
     second = make_market()
     market_trade(user_id=house.pk, market_id=second.pk, order=parse_order(outcome=0, side="buy", amount=50))
     staff_client.post(f"/api/v1/markets/{second.pk}/resolve/", {"outcome": 0, "reason": "yes"}, format="json")
+    restricted = UserFactory(balance=500, is_shadow_restricted=True)
+    third = make_market()
+    market_trade(user_id=restricted.pk, market_id=third.pk, order=parse_order(outcome=0, side="buy", amount=50))
+    staff_client.post(f"/api/v1/markets/{third.pk}/resolve/", {"outcome": 0, "reason": "yes"}, format="json")
     board = api_client.get("/api/v1/markets/leaderboard/").json()
-    assert board == [{"rank": 1, "user_id": alice.pk, "username": "alice", "profit": 16}]  # the house is not ranked
+    # Neither the house nor the restricted player is ranked, though both won more than alice.
+    assert board == [{"rank": 1, "user_id": alice.pk, "username": "alice", "profit": 16}]
 
 
 def test_the_schema_documents_every_endpoint_and_its_errors(api_client):

@@ -191,3 +191,21 @@ def test_a_deactivated_player_cannot_trade(alice, cpmm_market):
         trade(alice, cpmm_market, outcome=0, side="buy", amount=10)
     assert refused.value.status_code == 403
     assert written(cpmm_market) == before
+
+
+def test_liquidity_add_keeps_the_probability_and_replays(alice, staff):
+    from apps.markets.services import market_add_liquidity
+    from apps.markets.state import probabilities
+
+    market = make_market(liquidity=100, initial_probability=D("0.3"))
+    trade(alice, market, outcome=0, side="buy", amount=25)
+    before = probabilities(Market.objects.get(pk=market.pk))
+    added = market_add_liquidity(market_id=market.pk, amount="400", by_user_id=staff.pk)
+    after_market = Market.objects.get(pk=market.pk)
+    assert added.kind == "liquidity" and after_market.subsidy == D(500)
+    assert abs(probabilities(after_market)[0] - before[0]) < D("1e-15")
+    assert after_market.pool_yes > 400 and after_market.pool_no > 400
+    trade(alice, market, outcome=1, side="buy", amount=25)
+    assert market_verify(market) == []
+    with pytest.raises(MarketRefused):
+        market_add_liquidity(market_id=make_market(mechanism="lmsr", b=10).pk, amount="10", by_user_id=staff.pk)
