@@ -108,9 +108,19 @@
   });
   if (finals.length) render(finals, false);
 
-  // The page's sections were re-rendered: a new field table gets the latest prices at once.
+  // The page's sections were re-rendered: a new field table gets the latest prices at once, and
+  // once the final order is on the page the horses stand where they finished (whatever events
+  // this page missed or got out of order).
   document.body.addEventListener("htmx:afterSettle", function () {
-    if (lastStocks && document.querySelector("[data-field-row]")) render(lastStocks, staleFlag && !staleFlag.hidden);
+    var finalOrder = document.querySelectorAll("#race-results [data-final-order] li[data-symbol]");
+    if (finalOrder.length) {
+      render([].map.call(finalOrder, function (li) {
+        return { symbol: li.dataset.symbol, position: Number(li.dataset.position),
+                 change_pct: li.dataset.pct === "" ? null : Number(li.dataset.pct) };
+      }), false);
+    } else if (lastStocks && document.querySelector("[data-field-row]")) {
+      render(lastStocks, staleFlag && !staleFlag.hidden);
+    }
   });
 
   var NEXT_STATE = { opened: "open", open: "open", started: "running", finished: "calculating", settled: "completed",

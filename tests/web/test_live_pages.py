@@ -124,6 +124,9 @@ def test_a_spectator_sees_every_state_without_a_reload(server, browser, universe
         assert lifecycle.race_finish(race_id=sprint.pk, now=sprint.ends_at)
         page.wait_for_selector("#race-results [data-final-order] li.finish >> nth=2")
         assert page.locator("#race-results [data-final-order] .ticker").all_inner_texts() == ["AAPL", "NVDA", "MSFT"]
+        # The horses stand where they finished.
+        page.wait_for_function("() => document.querySelector('#track .lane[data-symbol=NVDA]').dataset.rank === '2'")
+        assert page.inner_text("#track .lane[data-symbol=AAPL] [data-pct-label]") == "+1.32%"
         assert "close" in page.inner_text("#race-field thead").lower()
         assert "winner pays" not in page.inner_text("#race-field").lower()
 
