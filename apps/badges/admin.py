@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.db.models import Count
 
 from apps.badges.models import Badge, UserBadge
+from apps.core.admin import ReadOnlyAdmin
 
 
 @admin.register(Badge)
@@ -34,7 +35,9 @@ class BadgeAdmin(admin.ModelAdmin):
 
 
 @admin.register(UserBadge)
-class UserBadgeAdmin(admin.ModelAdmin):
+class UserBadgeAdmin(ReadOnlyAdmin):
+    """Awards are made by race evaluation (their rewards are in the ledger): read-only here."""
+
     list_display = ["user", "badge", "awarded_at", "race"]
     list_filter = ["badge"]
     search_fields = ["user__username"]
@@ -42,13 +45,3 @@ class UserBadgeAdmin(admin.ModelAdmin):
     raw_id_fields = ["user", "race"]
     date_hierarchy = "awarded_at"
     ordering = ["-awarded_at", "-id"]
-
-    # Awards are made by race evaluation (their rewards are in the ledger): read-only here.
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

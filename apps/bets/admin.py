@@ -5,17 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from apps.bets.models import Bet, RaceOdds
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from apps.core.admin import ReadOnlyAdmin
 
 
 @admin.register(Bet)

@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from apps.botdetect.models import Blocklist, Decision, Suspicion
 from apps.botdetect.selectors import player_case
 from apps.botdetect.services import DecisionError, decision_apply
+from apps.core.admin import ReadOnlyAdmin
 
 
 class DecisionForm(forms.Form):
@@ -62,20 +63,10 @@ class SuspicionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Decision)
-class DecisionAdmin(admin.ModelAdmin):
+class DecisionAdmin(ReadOnlyAdmin):
     list_display = ["at", "user", "action", "staff", "score", "points_moved", "reason"]
     list_filter = ["action"]
     search_fields = ["user__username", "staff__username", "reason"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Blocklist)
 class BlocklistAdmin(admin.ModelAdmin):

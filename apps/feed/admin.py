@@ -1,27 +1,18 @@
 """Staff views of the feed: snapshots (read-only: the worker writes them) and data gaps."""
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.feed.models import DataGap, PriceSnapshot
 
 
 @admin.register(PriceSnapshot)
-class PriceSnapshotAdmin(admin.ModelAdmin):
+class PriceSnapshotAdmin(ReadOnlyAdmin):
     list_display = ("symbol", "ts", "price", "bid", "ask", "volume", "backfilled")
     list_filter = ("backfilled",)
     search_fields = ("symbol",)
     date_hierarchy = "ts"
     ordering = ("-ts",)
     show_full_result_count = False  # the table is large: skip the COUNT(*) of the unfiltered table
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(DataGap)
 class DataGapAdmin(admin.ModelAdmin):

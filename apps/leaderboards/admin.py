@@ -5,19 +5,9 @@ from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.urls import path
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.leaderboards.models import LeaderboardEntry, PlayerStreak
 from apps.leaderboards.services import leaderboards_rebuild
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(LeaderboardEntry)

@@ -1,17 +1,13 @@
 """Staff views of the stock universe: stocks are editable, candles and renames are read-only."""
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline
 from apps.market.models import Candle, Stock, SymbolChange
 
 
-class SymbolChangeInline(admin.TabularInline):
+class SymbolChangeInline(ReadOnlyInline):
     model = SymbolChange
-    extra = 0
-    can_delete = False
     readonly_fields = ["old_symbol", "new_symbol", "changed_at"]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Stock)
@@ -32,7 +28,7 @@ class StockAdmin(admin.ModelAdmin):
 
 
 @admin.register(Candle)
-class CandleAdmin(admin.ModelAdmin):
+class CandleAdmin(ReadOnlyAdmin):
     """Read-only: candles are written by the feed worker and import_bars only."""
 
     list_display = ["stock", "interval", "start", "open", "high", "low", "close", "volume"]
@@ -42,12 +38,3 @@ class CandleAdmin(admin.ModelAdmin):
     ordering = ["-id"]  # the primary key index: no sort of a large table
     show_full_result_count = False  # no COUNT(*) over every candle on each page
     list_per_page = 100
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -5,8 +5,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
-from apps.points.models import LedgerEntry, PointsAccount
+from apps.core.admin import ReadOnlyAdmin
 from apps.points.ledger import InsufficientPoints
+from apps.points.models import LedgerEntry, PointsAccount
 from apps.points.services import points_adjust
 
 
@@ -53,21 +54,14 @@ def adjust_points(modeladmin, request, queryset):
 
 
 @admin.register(PointsAccount)
-class PointsAccountAdmin(admin.ModelAdmin):
+class PointsAccountAdmin(ReadOnlyAdmin):
+    """Accounts open at sign-up; a balance changes only through the ledger (the action above)."""
+
     list_display = ["user", "balance", "last_bet_at", "updated_at"]
     search_fields = ["user__username", "user__email"]
     readonly_fields = ["user", "balance", "last_bet_at", "updated_at"]
     list_select_related = ["user"]
     actions = [adjust_points]
-
-    def has_add_permission(self, request):
-        return False  # accounts open at sign-up
-
-    def has_change_permission(self, request, obj=None):
-        return False  # a balance changes only through the ledger (the action above)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_adjust_permission(self, request):
         return request.user.is_active and request.user.is_staff and (
@@ -75,18 +69,9 @@ class PointsAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "user", "kind", "amount", "balance_after", "race", "bet_id", "memo"]
     list_filter = ["kind"]
     search_fields = ["user__username", "idempotency_key", "memo"]
     list_select_related = ["user"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -8,22 +8,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline
 from apps.races import lifecycle, services
 from apps.races.forms import RaceCreateForm
 from apps.races.models import Race, RaceEntry, RaceStanding, RaceTransition
 
 S = Race.State
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class EntryInline(ReadOnlyInline):
@@ -127,16 +117,7 @@ class RaceAdmin(admin.ModelAdmin):
 
 
 @admin.register(RaceTransition)
-class RaceTransitionAdmin(admin.ModelAdmin):
+class RaceTransitionAdmin(ReadOnlyAdmin):
     list_display = ["race", "from_state", "to_state", "at", "cause"]
     list_filter = ["to_state"]
     search_fields = ["cause"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
