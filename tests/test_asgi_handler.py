@@ -7,34 +7,16 @@ import json
 import threading
 
 import pytest
-from asgiref.testing import ApplicationCommunicator
 from django.core import signals
 
 from stockrace.asgi import django_asgi_app
+from tests.support.asgi import asgi_request
 
 pytestmark = pytest.mark.django_db(transaction=True)  # requests run on other threads
 
 
-def _scope(method: str, path: str, headers: list[tuple[bytes, bytes]] = ()) -> dict:
-    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-            "headers": [(b"host", b"127.0.0.1"), *headers], "client": ("127.0.0.1", 5000),
-            "server": ("127.0.0.1", 8000)}
-
-
 async def _request(method: str, path: str, body: bytes = b"", headers=()) -> tuple[int, dict, bytes]:
-    app = ApplicationCommunicator(django_asgi_app, _scope(method, path, list(headers)))
-    await app.send_input({"type": "http.request", "body": body, "more_body": False})
-    start = await app.receive_output(10)
-    assert start["type"] == "http.response.start"
-    content = b""
-    while True:
-        message = await app.receive_output(10)
-        content += message.get("body", b"")
-        if not message.get("more_body"):
-            break
-    await app.wait(10)
-    return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, content
+    return await asgi_request(django_asgi_app, method, path, body=body, headers=headers, timeout=10)
 
 
 def test_a_request_runs_middleware_and_view_and_answers():

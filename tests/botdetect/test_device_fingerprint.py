@@ -3,13 +3,11 @@ the sr_dev cookie carries it, and the sign-up and the login record it (headless 
 a real server)."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests.support import processes
+from tests.support.browser import CHROMIUM, chromium
 from tests.support.env import BASE_DIR
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [
     pytest.mark.browser, pytest.mark.slow,
@@ -21,20 +19,8 @@ pytestmark = [
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop on this thread; our ORM calls are sync
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium() as browser:
+        yield browser
 
 
 def _device_cookie(page) -> str:

@@ -24,6 +24,9 @@ What is here, and how to use it:
   A process that dies or is not ready in time raises with the tail of its log.
 - ``http`` — ``request(port_or_url, method, path, body, token=...)`` → (status, JSON or text),
   ``token_for(port, username, password)``.
+- ``asgi`` — ``asgi_request(app, method, path, body=, headers=)`` / ``asgi_call(...)``: one HTTP
+  request through an ASGI app in this process (no server).
+- ``browser`` — ``chromium()``: a launched headless Chromium (Playwright), ``CHROMIUM`` for skipif.
 - ``ledger`` — ``assert_ledger_balanced(*users, balance=None)``: THE balance == SUM(ledger)
   assertion (every account when no user is named); ``balance_of(user)``; ``balances()``.
 - ``factories`` — factory-boy factories: ``UserFactory`` (funded through the ledger),

@@ -2,16 +2,15 @@
 exactly as the DRF view does; anything else reaches Django."""
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
-from asgiref.testing import ApplicationCommunicator
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.trading import fastpath
 from apps.trading.models import Order
 from stockrace.asgi import application
+from tests.support.asgi import asgi_call
 from tests.support.factories import UserFactory
 from tests.trading.conftest import quote
 
@@ -32,24 +31,9 @@ def fast_answers(monkeypatch):
 
 
 def _asgi(body: bytes, headers: list[tuple[bytes, bytes]], path: str = "/api/v1/orders/"):
-    async def go():
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-                 "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-                 "headers": [(b"host", b"127.0.0.1"), (b"content-length", str(len(body)).encode()), *headers],
-                 "client": ("10.1.2.3", 5000), "server": ("127.0.0.1", 8000)}
-        app = ApplicationCommunicator(application, scope)
-        await app.send_input({"type": "http.request", "body": body, "more_body": False})
-        start = await app.receive_output(20)
-        content = b""
-        while True:
-            message = await app.receive_output(20)
-            content += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        await app.wait(20)
-        return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, json.loads(content)
-
-    return asyncio.run(go())
+    status, answer_headers, content = asgi_call(application, "POST", path, body=body, headers=headers,
+                                                client=("10.1.2.3", 5000))
+    return status, answer_headers, json.loads(content)
 
 
 def _both(client, body, *, key=None, prepare=None):

@@ -1,14 +1,10 @@
-"""Headless Chromium for the browser tests: where it is, how it is started, and where the
-screenshots go (the server and the race engine come from tests/support/processes)."""
+"""What the browser tests share beyond tests/support (Chromium in tests/support/browser, the server
+and the race engine in tests/support/processes): screenshots, quotes, a page's error log."""
 from __future__ import annotations
 
-import shutil
-
+from tests.support.browser import CHROMIUM  # noqa: F401 - the web tests import it from here
 from tests.support.env import BASE_DIR
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = BASE_DIR / "test-artifacts"
 
 

@@ -2,7 +2,6 @@
 tests, a real daphne server on the test database and headless Chromium."""
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 
 import pytest
@@ -69,21 +68,7 @@ def server(django_db_setup, django_db_blocker):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
+    from tests.support.browser import chromium
 
-    from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
-
-    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are
-    # still plain synchronous code, so Django's async-safety guard is lifted for this module only.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium() as browser:
+        yield browser

@@ -1,0 +1,39 @@
+"""HTTP through an ASGI application in this process (no server): the scope the servers build,
+the request body in one message, the whole answer read back."""
+from __future__ import annotations
+
+import asyncio
+
+from asgiref.testing import ApplicationCommunicator
+
+
+def http_scope(method: str, path: str, *, body: bytes = b"", headers=(), client=("127.0.0.1", 5000),
+               query_string: bytes = b"") -> dict:
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query_string, "root_path": "",
+            "headers": [(b"host", b"127.0.0.1"), *([(b"content-length", str(len(body)).encode())] if body else []),
+                        *headers],
+            "client": client, "server": ("127.0.0.1", 8000)}
+
+
+async def asgi_request(app, method: str, path: str, *, body: bytes = b"", headers=(), client=("127.0.0.1", 5000),
+                       timeout: float = 20) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers with lower-case names, body) of one request to ``app``."""
+    communicator = ApplicationCommunicator(app, http_scope(method, path, body=body, headers=list(headers),
+                                                           client=client))
+    await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
+    start = await communicator.receive_output(timeout)
+    assert start["type"] == "http.response.start", start
+    content = b""
+    while True:
+        message = await communicator.receive_output(timeout)
+        content += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    await communicator.wait(timeout)
+    return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, content
+
+
+def asgi_call(app, method: str, path: str, **kwargs) -> tuple[int, dict[str, str], bytes]:
+    """``asgi_request`` on an event loop of its own, from synchronous test code."""
+    return asyncio.run(asgi_request(app, method, path, **kwargs))
