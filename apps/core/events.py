@@ -59,14 +59,44 @@ return message
 """
 
 
+# A personal event: numbered per player ("seq", after "at") and kept among the player's last
+# USER_RECENT_COUNT events for USER_RECENT_SECONDS (the HTTP fallback resumes from them), then
+# published. KEYS: channel, counter, recent list; ARGV: head, tail, count, seconds, counter TTL.
+_USER_PUBLISH = """
+local t = redis.call('TIME')
+local seq = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+local message = ARGV[1] .. t[1] .. '.' .. string.format('%06d', tonumber(t[2])) .. ',"seq":' .. seq .. ARGV[2]
+redis.call('RPUSH', KEYS[3], message)
+redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+redis.call('PUBLISH', KEYS[1], message)
+return message
+"""
+USER_RECENT_COUNT = 50
+USER_RECENT_SECONDS = 300
+USER_SEQ_TTL_SECONDS = 30 * 24 * 3600  # a player's numbering outlives any client that could resume it
+
+
 @functools.cache
-def _script(url: str):
+def _script(url: str, source: str = _PUBLISH):
     # One client and one registered script per process (get_redis() builds a client per call).
-    return get_redis().register_script(_PUBLISH)
+    return get_redis().register_script(source)
 
 
 def _publish(keys_: list[str], head: str, tail: str, *extra) -> str:
     return _script(settings.REDIS_URL)(keys=keys_, args=[head, tail, *extra])
+
+
+def _user_event_call(user_id: int, payload: dict) -> tuple[list[str], list]:
+    """The keys and arguments of _USER_PUBLISH for one event (checked, serialised)."""
+    if not isinstance(payload, dict):
+        raise ValueError("A user event payload is a dict with a 'type'.")
+    _check_type(payload.get("type"))
+    user_id = int(user_id)
+    body = dumps({**payload, "user": user_id})
+    return ([keys.user_channel(user_id), keys.USER_SEQ.format(user_id), keys.USER_RECENT.format(user_id)],
+            [body[:-1] + ',"at":', "}", USER_RECENT_COUNT, USER_RECENT_SECONDS, USER_SEQ_TTL_SECONDS])
 
 
 def race_event_publish(*, race_id: int, event_type: str, payload: dict) -> str:
@@ -81,11 +111,8 @@ def race_event_publish(*, race_id: int, event_type: str, payload: dict) -> str:
 
 def user_event_publish(*, user_id: int, payload: dict) -> str:
     """Publish one personal event now (prefer ``user_event_on_commit``); returns the JSON."""
-    if not isinstance(payload, dict):
-        raise ValueError("A user event payload is a dict with a 'type'.")
-    _check_type(payload.get("type"))
-    body = dumps({**payload, "user": int(user_id)})
-    return _publish([keys.user_channel(user_id)], body[:-1] + ',"at":', "}")
+    keys_, args = _user_event_call(user_id, payload)
+    return _script(settings.REDIS_URL, _USER_PUBLISH)(keys=keys_, args=args)
 
 
 class _BackgroundPublisher:
@@ -105,13 +132,13 @@ class _BackgroundPublisher:
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
 
-    def submit(self, keys_: list[str], head: str, tail: str) -> None:
+    def submit(self, keys_: list[str] | None, args) -> None:
         if self.thread is None:  # first use in this process (a forked child starts with none)
             with self.lock:
                 if self.thread is None:
                     self.thread = threading.Thread(target=self._run, name="live-publisher", daemon=True)
                     self.thread.start()
-        self.queue.put((keys_, head, tail))
+        self.queue.put((keys_, args))
 
     def forked(self) -> None:
         """In a forked child: the parent's thread did not come along; start afresh on first use."""
@@ -132,14 +159,15 @@ class _BackgroundPublisher:
 
     def _send(self, batch: list) -> None:
         try:
-            script = _script(settings.REDIS_URL)
+            script = _script(settings.REDIS_URL, _USER_PUBLISH)
             pipe = get_redis().pipeline(transaction=False)
-            for keys_, head, tail in batch:
-                if keys_ is None:  # a list append (background_list_append): head is the key, tail (value, cap)
-                    pipe.rpush(head, tail[0])
-                    pipe.ltrim(head, -tail[1], -1)
-                else:
-                    script(keys=keys_, args=[head, tail], client=pipe)
+            for keys_, args in batch:
+                if keys_ is None:  # a list append (background_list_append): args are (key, value, cap)
+                    key, value, cap = args
+                    pipe.rpush(key, value)
+                    pipe.ltrim(key, -cap, -1)
+                else:  # a personal event (_USER_PUBLISH)
+                    script(keys=keys_, args=args, client=pipe)
             pipe.execute()
         except Exception:  # noqa: BLE001 - after commit: logged, never raised
             log.exception("%d live events not published", len(batch))
@@ -162,17 +190,13 @@ os.register_at_fork(after_in_child=_background.forked)
 def user_event_publish_later(*, user_id: int, payload: dict) -> None:
     """Queue one personal event for the background publisher (the same message as
     ``user_event_publish``, sent a moment later, without a round trip in the caller)."""
-    if not isinstance(payload, dict):
-        raise ValueError("A user event payload is a dict with a 'type'.")
-    _check_type(payload.get("type"))
-    body = dumps({**payload, "user": int(user_id)})
-    _background.submit([keys.user_channel(user_id)], body[:-1] + ',"at":', "}")
+    _background.submit(*_user_event_call(user_id, payload))
 
 
 def background_list_append(*, key: str, value: str, cap: int) -> None:
     """Queue an RPUSH of ``value`` to the list ``key`` (kept to its last ``cap`` items) for the
     background publisher: the caller pays no round trip (fair play's bet observations)."""
-    _background.submit(None, key, (value, int(cap)))
+    _background.submit(None, (key, value, int(cap)))
 
 
 def _safely(publish, **kwargs) -> None:

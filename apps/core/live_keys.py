@@ -21,6 +21,11 @@ RACE_SEQ = "live:race:{}:seq"
 # The last event of each type per race (hash: event type -> JSON), for snapshots of settled races.
 RACE_EVENTS = "live:race:{}:events"
 
+# Each player's personal events (/ws/me/): the sequence counter that numbers them ("seq") and the
+# last few, kept a few minutes so that the HTTP fallback resumes after a Last-Event-ID.
+USER_SEQ = "live:user:{}:seq"
+USER_RECENT = "live:user:{}:recent"
+
 # The race engine: the lease (value = the holder's token), the last published tick (a Redis
 # second) and the cycle statistics of the active engine (hash).
 ENGINE_LEASE = "live:engine:lease"

@@ -9,7 +9,9 @@ browser's EventSource reconnect (with ``Last-Event-ID``):
   comes back with ``Last-Event-ID: N`` (or ``?after=N``) gets no snapshot but the race's last
   frame if it is newer than N, then the live ones: the gap of a reconnect loses nothing.
 - ``GET /live/me/events`` — the player's /ws/me/ events (session cookie or bearer token), after a
-  ``hello``.
+  ``hello``. Each event's ``seq`` (the player's own numbering, apps.core.events) is its SSE ``id``;
+  with ``Last-Event-ID: N`` (or ``?after=N``) the player's kept events after N (the last 50, of
+  the last 5 minutes) come first, then the live ones, none twice.
 - ``GET /live/quotes/events?symbols=AAPL,MSFT`` — what /ws/quotes/ sends after a subscribe.
 
 Each stream is a viewer of the same per-process hub as the WebSockets (one Redis subscription
@@ -38,10 +40,12 @@ PATHS = ("/live/me/events", "/live/quotes/events")
 class _Stream:
     """One SSE response: ``write(text, id)`` sends an event; WebSocket messages map onto it."""
 
-    def __init__(self, send):
+    def __init__(self, send, seq_of=None):
         self._http_send = send  # not "real_send": unwrap_send would take it for a server send
         self.closed = asyncio.Event()
         self.probe = outbound_probe(unwrap_send(send))
+        self.seq_of = seq_of or _seq_of  # a message's SSE id: a frame's seq, or a personal event's
+        self.replayed = 0  # personal events up to this seq were sent from the kept ones
 
     async def start(self) -> None:
         await self._http_send({"type": "http.response.start", "status": 200, "headers": [
@@ -63,7 +67,10 @@ class _Stream:
         if text.startswith('{"type":"ping"'):
             await self._http_send({"type": "http.response.body", "body": b": ping\n\n", "more_body": True})
             return
-        await self.write(text, _seq_of(text))
+        seq = self.seq_of(text)
+        if seq is not None and seq <= self.replayed:
+            return  # sent already from the kept events (published while the stream subscribed)
+        await self.write(text, seq)
 
     def backed_up(self) -> bool:
         return self.probe is not None and self.probe() > settings.LIVE_WS_MAX_BUFFER_BYTES
@@ -80,6 +87,14 @@ def _seq_of(text: str) -> int | None:
         match = re.search(r'"seq":([0-9]+)', text)
         return int(match.group(1)) if match else None
     return None
+
+
+_USER_SEQ = re.compile(r',"seq":([0-9]+)\}$')  # a personal event ends with its seq (apps.core.events)
+
+
+def _user_seq_of(text: str) -> int | None:
+    match = _USER_SEQ.search(text)
+    return int(match.group(1)) if match else None
 
 
 async def _until_done(stream: _Stream, receive) -> None:
@@ -143,14 +158,20 @@ async def _me(scope, receive, send) -> None:
     if user_id is None:
         return await _error(send, 401, "not_authenticated", "Sign in, or send a bearer token.")
     hub = get_hub()
-    stream = _Stream(send)
+    stream = _Stream(send, seq_of=_user_seq_of)
     await stream.start()
     viewer = hub.new_viewer(stream.as_websocket)
     viewer.direct, viewer.send_prepared, viewer.probe = None, None, stream.probe
     channel = keys.user_channel(user_id)
-    await hub.join(channel, viewer, "me")
+    await hub.join(channel, viewer, "me")  # subscribed first: nothing published from now on is missed
     try:
         await stream.write(orjson.dumps({"type": "hello", "user": user_id}).decode())
+        if (after := _last_event_id(scope)) is not None:
+            for raw in await hub.redis.lrange(keys.USER_RECENT.format(user_id), 0, -1):
+                text = raw.decode()
+                if (seq := _user_seq_of(text)) is not None and seq > max(after, stream.replayed):
+                    await stream.write(text, seq)
+                    stream.replayed = seq
         await viewer.start(frame_floor=0)
         await _until_done(stream, receive)
     finally:

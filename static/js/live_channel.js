@@ -3,9 +3,15 @@
    keeps dropping, and back to the socket when a probe finds it working again.
 
    new LiveChannel({ws: "/ws/races/12/", sse: "/live/races/12/events",
-                    onmessage: function (msg) {...}, onstate: function ("ws"|"sse"|"down") {...}})
-   Frames carry "seq": the last one seen is where the HTTP stream resumes (?after=, then the
-   browser's own Last-Event-ID). Pings are answered on the socket and never passed on. */
+                    onmessage: function (msg) {...}, onstate: function ("ws"|"sse"|"down") {...},
+                    onopen: function (send) {...}})
+   onopen (optional) runs each time a socket opens, with a function that sends a message on it
+   (the quotes page subscribes there; its stream's URL names the symbols instead).
+   Race frames and /ws/me/ events carry "seq": the last one seen is where the HTTP stream resumes
+   (?after=, then the browser's own Last-Event-ID). Quotes carry none: a stream starts with a
+   fresh snapshot. Pings are answered on the socket and never passed on.
+   Used by the race page (race_track.js), the toasts (toasts.js, /ws/me/) and the stock page's
+   ticker (stock_chart.js, /ws/quotes/). */
 (function () {
   var DROPS_BEFORE_FALLBACK = 3, DROP_WINDOW_MS = 60000, PROBE_EVERY_MS = 30000;
 
@@ -25,18 +31,28 @@
       opts.onmessage(msg);
     }
 
+    // A socket that, once open, is the channel's until it closes: then socketFailed decides what
+    // next. onFail is for a socket that never opened (a first try, or a probe from the fallback).
     function open(onOpen, onFail) {
       var ws, opened = false;
-      try { ws = new WebSocket(scheme + location.host + opts.ws); } catch (e) { onFail(false); return; }
-      ws.onopen = function () { opened = true; onOpen(ws); };
+      try { ws = new WebSocket(scheme + location.host + opts.ws); } catch (e) { onFail(); return; }
+      ws.onopen = function () {
+        opened = true; onOpen(ws);
+        if (opts.onopen) opts.onopen(function (text) { if (socket === ws) ws.send(text); });
+      };
       ws.onmessage = function (event) { if (socket === ws) deliver(event.data, true); };
-      ws.onclose = function () { if (socket === ws) socket = null; if (!stopped) onFail(opened); };
+      ws.onclose = function () {
+        var mine = socket === ws;
+        if (mine) socket = null;
+        if (stopped) return;
+        if (!opened) onFail(); else if (mine) socketFailed(true);
+      };
     }
 
     function useSocket() {
       if (stopped) return;
       if (!("WebSocket" in window)) { useEvents(); return; }
-      open(function (ws) { socket = ws; delay = 1000; state("ws"); }, socketFailed);
+      open(function (ws) { socket = ws; delay = 1000; state("ws"); }, function () { socketFailed(false); });
     }
 
     function socketFailed(wasOpen) {

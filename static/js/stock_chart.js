@@ -1,5 +1,5 @@
 /* The stock page: candlestick/line chart from the candles API with SMA/EMA/Bollinger overlays and an
-   RSI pane (lightweight-charts), and a live ticker over /ws/quotes/ that also moves the last bar. */
+   RSI pane (lightweight-charts), and a live ticker over /ws/quotes/ (or its HTTP fallback) that also moves the last bar. */
 (function () {
   "use strict";
   var el = document.getElementById("chart");
@@ -228,19 +228,16 @@
     }
   }
 
-  var delay = 1000;
-  function connect() {
-    if (!quoteBox || !("WebSocket" in window)) return;
-    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(scheme + location.host + "/ws/quotes/");
-    ws.onopen = function () { delay = 1000; ws.send(JSON.stringify({ action: "subscribe", symbols: [symbol] })); };
-    ws.onmessage = function (event) {
-      var msg;
-      try { msg = JSON.parse(event.data); } catch (e) { return; }
-      // {"type": "snapshot" | "quotes", "data": [quote, ...]} (apps/feed/consumers.py)
-      if ((msg.type === "snapshot" || msg.type === "quotes") && Array.isArray(msg.data)) msg.data.forEach(onQuote);
-    };
-    ws.onclose = function () { setTimeout(connect, delay); delay = Math.min(delay * 2, 30000); };
+  // The quotes channel (static/js/live_channel.js): /ws/quotes/ with a subscribe on each open, or
+  // its Server-Sent Events (the symbol in the URL) when the socket cannot connect or keeps dropping.
+  if (quoteBox && window.LiveChannel) {
+    new window.LiveChannel({
+      ws: "/ws/quotes/", sse: "/live/quotes/events?symbols=" + encodeURIComponent(symbol),
+      onopen: function (send) { send(JSON.stringify({ action: "subscribe", symbols: [symbol] })); },
+      onmessage: function (msg) {
+        // {"type": "snapshot" | "quotes", "data": [quote, ...]} (apps/feed/consumers.py)
+        if ((msg.type === "snapshot" || msg.type === "quotes") && Array.isArray(msg.data)) msg.data.forEach(onQuote);
+      },
+    });
   }
-  connect();
 })();

@@ -1,4 +1,4 @@
-/* Personal notifications over /ws/me/: bet confirmed, race started, race settled with the payout,
+/* Personal notifications over /ws/me/ (or its HTTP fallback): bet confirmed, race started, race settled with the payout,
    rank change, badge unlocked, balance moved. Each shows a toast (except "balance"); every event
    that moves points refreshes the top-bar balance.
 
@@ -14,7 +14,7 @@
 (function () {
   "use strict";
   var box = document.getElementById("toasts");
-  if (!box || !("WebSocket" in window)) return;
+  if (!box || !window.LiveChannel) return;
 
   function pts(n) { return Number(n || 0).toLocaleString("en-US") + " pts"; }
   function pick(bet) {
@@ -84,15 +84,11 @@
     return true;
   }
 
-  var delay = 1000;
-  function connect() {
-    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(scheme + location.host + "/ws/me/");
-    ws.onopen = function () { delay = 1000; };
-    ws.onmessage = function (event) {
-      var msg;
-      try { msg = JSON.parse(event.data); } catch (e) { return; }
-      if (msg.type === "ping") { ws.send(JSON.stringify({ type: "pong" })); return; }
+  // The personal channel (static/js/live_channel.js): /ws/me/, or its Server-Sent Events when the
+  // socket cannot connect or keeps dropping (resumed after the last event seen, by its seq).
+  new window.LiveChannel({
+    ws: "/ws/me/", sse: "/live/me/events",
+    onmessage: function (msg) {
       var t = describe(msg);
       if (!t) return;
       if (!t.silent) show(t);
@@ -100,8 +96,6 @@
       // The event says the new balance (balance, bet_confirmed): shown at once; else the pill reloads.
       if (typeof d.balance === "number" && setBalance(d.balance)) return;
       if (t.balance) document.body.dispatchEvent(new CustomEvent("balanceChanged"));
-    };
-    ws.onclose = function () { setTimeout(connect, delay); delay = Math.min(delay * 2, 30000); };
-  }
-  connect();
+    },
+  });
 })();

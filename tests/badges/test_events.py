@@ -94,7 +94,7 @@ def test_the_event_reaches_the_players_websocket(catalog, hold_badge_task, run_a
     token = str(AccessToken.for_user(alice))
 
     async def scenario():
-        ws = connect(f"/ws/me/?token={token}")
+        ws = connect("/ws/me/", headers=[(b"authorization", f"Bearer {token}".encode())])
         assert (await ws.connect())[0]
         assert json.loads(await ws.receive_from(timeout=5)) == {"type": "hello", "user": alice.pk}
         await database_sync_to_async(badges_evaluate_race)(race_id=race.pk)

@@ -1,6 +1,7 @@
 """The HTTP fallback of the live channels (apps/live/fallback.py) on a real daphne: the same
 frames as the WebSocket, byte for byte, with the frame's seq as the event id; a client that
-comes back with Last-Event-ID resumes after the last frame it saw; /ws/me/ events and quotes."""
+comes back with Last-Event-ID resumes after the last frame it saw; /ws/me/ events the same way
+with the player's own seq; quotes as the socket sends them."""
 from __future__ import annotations
 
 import json
@@ -80,21 +81,62 @@ def test_race_frames_over_sse_are_the_websocket_bytes_and_resume_after_last_even
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
-def test_personal_events_over_sse_need_credentials():
+def test_personal_events_over_sse_are_the_websocket_bytes_numbered_and_resume_after_last_event_id():
     player = user_register(username="fallback", password="correct-horse-battery")
     token = str(AccessToken.for_user(player))
+    bearer = {"Authorization": f"Bearer {token}"}
     with processes.daphne(LIVE_SSE_SECONDS="6") as server:
         assert requests.get(f"{server.url}/live/me/events", timeout=30).status_code == 401
-        with requests.get(f"{server.url}/live/me/events", headers={"Authorization": f"Bearer {token}"},
-                          stream=True, timeout=30) as sse:
+        ws = connect(f"{server.url.replace('http://', 'ws://')}/ws/me/", additional_headers=bearer, open_timeout=20)
+        ws.recv(timeout=10)  # hello
+        with requests.get(f"{server.url}/live/me/events", headers=bearer, stream=True, timeout=30) as sse:
             def publish():
                 time.sleep(1.0)
-                user_event_publish(user_id=player.id, payload={"type": "payout", "amount": 3})
+                for amount in (3, 4):
+                    user_event_publish(user_id=player.id, payload={"type": "payout", "amount": amount})
 
             thread = threading.Thread(target=publish)
             thread.start()
-            got = _events(sse, 2)
+            got = _events(sse, 3)
             thread.join()
+        by_ws = [ws.recv(timeout=10) for _ in range(2)]
+        ws.close()
         assert json.loads(got[0][1]) == {"type": "hello", "user": player.id}
-        event = json.loads(got[1][1])
-        assert event["type"] == "payout" and event["user"] == player.id
+        assert [text for _, text in got[1:]] == by_ws  # byte for byte
+        events = [json.loads(text) for text in by_ws]
+        assert [e["amount"] for e in events] == [3, 4] and {e["user"] for e in events} == {player.id}
+        first = events[0]["seq"]
+        assert [i for i, _ in got[1:]] == [e["seq"] for e in events] == [first, first + 1]
+
+        # Two events while the client is away; it comes back having seen the second.
+        away = [user_event_publish(user_id=player.id, payload={"type": "payout", "amount": n}) for n in (5, 6)]
+        with requests.get(f"{server.url}/live/me/events", headers={**bearer, "Last-Event-ID": str(first + 1)},
+                          stream=True, timeout=30) as sse:
+            thread = threading.Thread(target=lambda: (time.sleep(1.0), user_event_publish(
+                user_id=player.id, payload={"type": "payout", "amount": 7})))
+            thread.start()
+            resumed = _events(sse, 4)
+            thread.join()
+        assert json.loads(resumed[0][1])["type"] == "hello"
+        assert [text for _, text in resumed[1:3]] == away  # the kept events, as published
+        assert [i for i, _ in resumed[1:]] == [first + 2, first + 3, first + 4], resumed  # then the live one, once
+
+
+def test_quotes_over_sse_are_what_the_socket_sends_after_a_subscribe():
+    from apps.market.services import stock_upsert_demo_universe
+    from tests.support.factories import write_quotes
+
+    stock_upsert_demo_universe()
+    write_quotes({"AAPL": 190.0}, spread=0.01, volume=1000)
+    with processes.daphne(LIVE_SSE_SECONDS="6") as server:
+        ws = connect(f"{server.url.replace('http://', 'ws://')}/ws/quotes/", open_timeout=20)
+        ws.send(json.dumps({"action": "subscribe", "symbols": ["AAPL", "ZZZZ"]}))
+        by_ws = [json.loads(ws.recv(timeout=10)) for _ in range(2)]
+        ws.close()
+        with requests.get(f"{server.url}/live/quotes/events?symbols=AAPL,ZZZZ", stream=True, timeout=30) as sse:
+            got = [json.loads(text) for _, text in _events(sse, 2)]
+        assert got[0] == {"type": "subscribed", "symbols": ["AAPL"], "unknown": ["ZZZZ"]}
+        assert got == by_ws
+        assert got[1]["type"] == "snapshot" and got[1]["data"][0]["symbol"] == "AAPL"
+        bad = requests.get(f"{server.url}/live/quotes/events?symbols=not%20a%20symbol", timeout=30)
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_symbols"

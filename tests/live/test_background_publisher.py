@@ -35,8 +35,10 @@ def test_background_events_arrive_in_order_in_the_usual_shape(redis_client):
     events = _collect(pubsub, 301)
     assert [e["n"] for e in events] == list(range(-1, 300))
     direct, queued = events[0], events[1]
-    assert set(direct) == set(queued) == {"type", "n", "user", "at"}
+    assert set(direct) == set(queued) == {"type", "n", "user", "at", "seq"}
     assert queued["user"] == 41 and isinstance(queued["at"], float) and queued["at"] >= direct["at"]
+    # One numbering per player, whichever way an event goes out (the HTTP fallback resumes by it).
+    assert [e["seq"] for e in events] == list(range(direct["seq"], direct["seq"] + 301))
 
 
 def test_events_queued_just_before_the_process_exits_are_sent(redis_client):

@@ -1,5 +1,6 @@
-"""With WebSockets blocked in the browser, the race page still shows every frame, in order: it
-falls back to Server-Sent Events (apps/live/fallback.py) by itself."""
+"""With WebSockets blocked in the browser, the race page still shows every frame, in order, and
+the toasts and the stock page's ticker still get their events: each falls back to Server-Sent
+Events (apps/live/fallback.py, static/js/live_channel.js) by itself."""
 from __future__ import annotations
 
 import random
@@ -18,13 +19,15 @@ pytestmark = [
 ]
 
 SYMBOLS = {"AAPL": 228.0, "MSFT": 415.0, "NVDA": 135.0}
-# Every frame the page's EventSource delivers, recorded before any page script runs.
+# Every frame the page's EventSource delivers (and every stream it opens), recorded before any page script runs.
 RECORD_SSE = """
 (() => {
   window.__frames = [];
+  window.__streams = [];
   const Real = window.EventSource;
   window.EventSource = function (url, init) {
     const source = new Real(url, init);
+    source.addEventListener("open", () => window.__streams.push(String(url)));
     source.addEventListener("message", e => { if (e.data.startsWith('{"type":"frame"')) window.__frames.push(e.data); });
     return source;
   };
@@ -64,3 +67,30 @@ def test_race_page_with_websockets_blocked_shows_every_frame_in_order(server, br
     last = get_redis().get(f"live:race:{race.pk}:last")
     last = last.decode() if isinstance(last, bytes) else last
     assert last in frames or int(re.search(r'"seq":(\d+)', last).group(1)) > seqs[-1]
+
+
+def test_toasts_and_the_ticker_with_websockets_blocked_get_their_events_over_http(server, browser, transactional_db):
+    from apps.core.events import user_event_publish
+    from apps.market.services import stock_upsert_demo_universe
+    from tests.support import factories as f
+    from tests.web.test_live_pages import WATCH_TOASTS, login
+
+    stock_upsert_demo_universe()
+    write_quotes({"AAPL": 228.0})
+    player = f.UserFactory(username=f"nows{random.randint(10**5, 10**6)}")
+    page = browser.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.add_init_script(RECORD_SSE)
+        page.route_web_socket(re.compile(r".*/ws/.*"), lambda ws: ws.close())  # every socket refused
+        login(page, server, player)
+        page.goto(f"{server.url}/stocks/AAPL/")
+        page.evaluate(WATCH_TOASTS)
+        page.wait_for_function("""window.__streams.some(u => u.includes('/live/me/events'))
+                                  && window.__streams.some(u => u.includes('/live/quotes/events?symbols=AAPL'))""")
+        write_quotes({"AAPL": 231.5})  # published to the quote channel, as the market-data worker does
+        page.wait_for_function("document.querySelector('[data-quote-price]').innerText.includes('231.5')")
+        user_event_publish(user_id=player.id, payload={"type": "alert", "title": "Over HTTP", "message": "still here"})
+        page.wait_for_function("() => window.toastTitles.includes('Over HTTP')")
+    finally:
+        page.close()
