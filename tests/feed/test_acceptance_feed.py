@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 
 from apps.core.health import system_health
-from apps.core.redis import get_redis, redis_now
+from apps.core.redis import get_redis
 from apps.feed.models import DataGap, PriceSnapshot
 from apps.providers import AlpacaProvider
 from apps.feed.worker import FeedWorker
@@ -22,8 +22,8 @@ from apps.market.candles import CandleBuilder
 from apps.market.models import Candle
 from apps.market.quotes import FEED_KEY
 from apps.races.models import Race
-from apps.races.services import race_create
 from tests.support import processes
+from tests.support.factories import RaceFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ACTIVE = ["SIM001", "SIM002", "SIM003"]  # synthetic: nobody else listens on their channels
@@ -57,9 +57,8 @@ def test_killing_the_simulator_mid_stream(port, tmp_path, sim_stocks, settings, 
     settings.SNAPSHOT_IDLE_SECONDS = 5.0
     settings.MARKET_DATA_STALE_SECONDS = 1.5
     caplog.set_level(logging.INFO, logger="stockrace.market-data")
-    race = race_create(title="Acceptance sprint", duration=Race.Duration.SPRINT_5M, symbols=ACTIVE,
-                       starts_at=redis_now() + timedelta(minutes=1))
-    Race.objects.filter(pk=race.pk).update(state=Race.State.RUNNING)
+    RaceFactory(state=Race.State.RUNNING, title="Acceptance sprint", symbols=ACTIVE, starts_in=timedelta(minutes=1),
+                open_prices=())  # its stocks are snapshotted every ACTIVE_SECONDS
 
     simulator = start_simulator(port, tmp_path)
     provider = AlpacaProvider(key="k", secret="s", ws_url=f"ws://127.0.0.1:{port}/v2/sim",

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from tests.support import processes
+from tests.support import factories, processes
 from tests.web.browser import CHROMIUM, shot, write_quotes
 
 pytestmark = [
@@ -31,11 +31,9 @@ HORSES_MOVED_JS = f"(before) => {{ const now = {HORSES}; return Object.keys(now)
 
 def test_new_player_bets_watches_the_race_and_sees_the_result(server, browser, transactional_db):
     from apps.bets.models import Bet
-    from apps.core.redis import redis_now
     from apps.market.services import stock_upsert_demo_universe
     from apps.races import lifecycle
     from apps.races.models import Race
-    from apps.races.services import race_create
     from apps.races.settlement import race_settle
 
     stock_upsert_demo_universe()
@@ -45,8 +43,8 @@ def test_new_player_bets_watches_the_race_and_sees_the_result(server, browser, t
     with connection.cursor() as cursor:
         cursor.execute("SELECT setval(pg_get_serial_sequence('races_race', 'id'), %s)",
                        [random.randint(10**6, 10**9)])
-    race = race_create(title="Browser Sprint", duration="5m", symbols=list(SYMBOLS), theme="tech",
-                       starts_at=redis_now() + timedelta(minutes=2), betting_window=timedelta(minutes=4))
+    race = factories.RaceFactory(state=Race.State.SCHEDULED, title="Browser Sprint", theme="tech",
+                                 symbols=list(SYMBOLS), starts_in=timedelta(minutes=2), window=timedelta(minutes=4))
     assert lifecycle.race_open(race_id=race.pk)
 
     page = browser.new_page(viewport=DESKTOP)

@@ -49,13 +49,12 @@ def login(page, server, user) -> None:
     page.wait_for_url(f"{server.url}/")
 
 
-def race(*, opens_in: float = 60, **kwargs):
-    from apps.core.redis import redis_now
-    from apps.races.services import race_create
+def race(*, opens_in: float = 60, title: str = "Browser Sprint"):
+    """A scheduled tech sprint on RACE whose betting opens in ``opens_in`` seconds (2 minutes' window)."""
+    from apps.races.models import Race
 
-    return race_create(title=kwargs.pop("title", "Browser Sprint"), duration="5m", symbols=list(RACE), theme="tech",
-                       starts_at=redis_now() + timedelta(seconds=opens_in + 120), betting_window=timedelta(seconds=120),
-                       **kwargs)
+    return factories.RaceFactory(state=Race.State.SCHEDULED, title=title, theme="tech", symbols=list(RACE),
+                                 starts_in=timedelta(seconds=opens_in + 120), window=timedelta(seconds=120))
 
 
 def test_the_lobby_never_races_a_symbol_without_a_feed(server, browser, universe, tmp_path, settings):
