@@ -28,6 +28,7 @@ from apps.trading.models import Order, Position
 
 PREFIX = "trd:ix:"
 LOCK_PREFIX = LOCK_KEY.format("")
+DIRTY_KEY = "trd:ix:dirty"  # symbols orders were added to since the last batch check
 BUY_LIMITS, SELL_LIMITS, BUY_STOPS, SELL_STOPS, TRIGGERED, BUY_INS = "bl", "sl", "bs", "ss", "tm", "bi"
 SORTED = (BUY_LIMITS, SELL_LIMITS, BUY_STOPS, SELL_STOPS, BUY_INS)
 # Members one symbol may return per batch and kind: a flood of triggers is worked off over the
@@ -68,6 +69,7 @@ def _add(pipe, symbol: str, entry: Entry) -> None:
         pipe.sadd(key(symbol, entry.kind), entry.member)
     else:
         pipe.zadd(key(symbol, entry.kind), {entry.member: entry.score})
+    pipe.sadd(DIRTY_KEY, symbol)  # after the add: the next batch check looks at this symbol again
 
 
 def order_add(client, *, order_id: int, symbol: str, side: str, order_type: str, status: str,
@@ -105,54 +107,84 @@ def short_set(client, *, position_id: int, symbol: str, buy_in_price: Decimal | 
         pipe.zrem(key(symbol, BUY_INS), str(position_id))
     else:
         pipe.zadd(key(symbol, BUY_INS), {str(position_id): float(buy_in_price)})
+        pipe.sadd(DIRTY_KEY, symbol)
     if own:
         pipe.execute()
 
 
 # --------------------------------------------------------------------------- the batch check
 
-# ARGV: per-batch limit, the index key prefix, the lock key prefix, then (symbol, last, bid, ask)
-# for each quote of the batch.
-# Stops trigger on the last trade even while the symbol is locked (they are taken out of the
-# stop sets and returned once); nothing fills while it is locked: triggered stops, crossed limits
-# and buy-ins are returned only for unlocked symbols, every batch until they are dealt with.
+# ARGV: per-batch limit, the index key prefix, the lock key prefix, the dirty-set key, then
+# (symbol, last, bid, ask) for each symbol of the batch worth examining: the caller's copy of
+# its nearest trigger prices says this quote reaches one (or it has no copy yet). Every other
+# symbol is not even sent, which is what keeps a batch cheap however many orders rest
+# (bench/trading_triggers.py). The dirty set names symbols orders were added to since the last
+# check: their copies may be out of date, so fresh ones come back ("D"), and the caller checks
+# again the symbols of its batch they now reach (Checker.check).
+#
+# An examined symbol: stops trigger on the last trade even while it is locked (they are taken out
+# of the stop sets and returned once); nothing fills while it is locked: triggered stops, crossed
+# limits and buy-ins are returned only for unlocked symbols, every batch until dealt with. Its
+# nearest trigger prices are returned after it ("B").
 # Returns a flat list of (symbol, code, member): code t = a stop triggered, f = fill candidate,
-# b = buy-in candidate.
+# b = buy-in candidate, B/D = nearest prices "highest buy limit,lowest sell limit,lowest buy
+# stop,highest sell stop,lowest buy-in,triggered count" (empty: none).
 CHECK_LUA = """
 local limit = tonumber(ARGV[1])
+local prefix, lock_prefix, dirty_key = ARGV[2], ARGV[3], ARGV[4]
 local out = {}
 local n = 0
-local prefix, lock_prefix = ARGV[2], ARGV[3]
-for i = 4, #ARGV, 4 do
-  local sym, last, bid, ask = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+local dirty = {}
+for _, s in ipairs(redis.call('SPOP', dirty_key, 1000000)) do dirty[s] = true end
+local function edge(key, highest)
+  local r
+  if highest then r = redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES') else r = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES') end
+  if #r == 0 then return '' end
+  return r[2]
+end
+local function bounds(sym, code)
   local p = prefix .. sym .. ':'
-  local up = redis.call('ZRANGEBYSCORE', p .. 'bs', '-inf', last, 'LIMIT', 0, limit)
-  if #up > 0 then
-    redis.call('ZREM', p .. 'bs', unpack(up))
-    for _, m in ipairs(up) do out[n + 1] = sym; out[n + 2] = 't'; out[n + 3] = m; n = n + 3 end
-  end
-  local down = redis.call('ZRANGEBYSCORE', p .. 'ss', last, '+inf', 'LIMIT', 0, limit)
-  if #down > 0 then
-    redis.call('ZREM', p .. 'ss', unpack(down))
-    for _, m in ipairs(down) do out[n + 1] = sym; out[n + 2] = 't'; out[n + 3] = m; n = n + 3 end
-  end
-  if redis.call('EXISTS', lock_prefix .. sym) == 0 then
-    local found = {
-      redis.call('SRANDMEMBER', p .. 'tm', limit),
-      redis.call('ZRANGEBYSCORE', p .. 'bl', ask, '+inf', 'LIMIT', 0, limit),
-      redis.call('ZRANGEBYSCORE', p .. 'sl', '-inf', bid, 'LIMIT', 0, limit),
-    }
-    for _, members in ipairs(found) do
-      for _, m in ipairs(members) do out[n + 1] = sym; out[n + 2] = 'f'; out[n + 3] = m; n = n + 3 end
+  out[n + 1] = sym; out[n + 2] = code
+  out[n + 3] = edge(p .. 'bl', true) .. ',' .. edge(p .. 'sl', false) .. ',' .. edge(p .. 'bs', false) .. ',' ..
+               edge(p .. 'ss', true) .. ',' .. edge(p .. 'bi', false) .. ',' .. redis.call('SCARD', p .. 'tm')
+  n = n + 3
+end
+for i = 5, #ARGV, 4 do
+  local sym, last, bid, ask = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  do  -- every symbol sent is examined
+    dirty[sym] = nil
+    local p = prefix .. sym .. ':'
+    local up = redis.call('ZRANGEBYSCORE', p .. 'bs', '-inf', last, 'LIMIT', 0, limit)
+    if #up > 0 then
+      redis.call('ZREM', p .. 'bs', unpack(up))
+      for _, m in ipairs(up) do out[n + 1] = sym; out[n + 2] = 't'; out[n + 3] = m; n = n + 3 end
     end
-    for _, m in ipairs(redis.call('ZRANGEBYSCORE', p .. 'bi', '-inf', last, 'LIMIT', 0, limit)) do
-      out[n + 1] = sym; out[n + 2] = 'b'; out[n + 3] = m; n = n + 3
+    local down = redis.call('ZRANGEBYSCORE', p .. 'ss', last, '+inf', 'LIMIT', 0, limit)
+    if #down > 0 then
+      redis.call('ZREM', p .. 'ss', unpack(down))
+      for _, m in ipairs(down) do out[n + 1] = sym; out[n + 2] = 't'; out[n + 3] = m; n = n + 3 end
     end
+    if redis.call('EXISTS', lock_prefix .. sym) == 0 then
+      local found = {
+        redis.call('SRANDMEMBER', p .. 'tm', limit),
+        redis.call('ZRANGEBYSCORE', p .. 'bl', ask, '+inf', 'LIMIT', 0, limit),
+        redis.call('ZRANGEBYSCORE', p .. 'sl', '-inf', bid, 'LIMIT', 0, limit),
+      }
+      for _, members in ipairs(found) do
+        for _, m in ipairs(members) do out[n + 1] = sym; out[n + 2] = 'f'; out[n + 3] = m; n = n + 3 end
+      end
+      for _, m in ipairs(redis.call('ZRANGEBYSCORE', p .. 'bi', '-inf', last, 'LIMIT', 0, limit)) do
+        out[n + 1] = sym; out[n + 2] = 'b'; out[n + 3] = m; n = n + 3
+      end
+    end
+    bounds(sym, 'B')
   end
 end
+for sym in pairs(dirty) do bounds(sym, 'D') end
 return out
 """
 CHECK_SHA = hashlib.sha1(CHECK_LUA.encode()).hexdigest()
+_NONE = float("nan")
 
 
 @dataclass
@@ -165,13 +197,77 @@ class Candidates:
         return bool(self.triggered or self.fills or self.buy_ins)
 
 
-def check_args(quotes) -> list:
-    """The script's ARGV for a batch: quotes are apps.market.quotes.Quote (bid/ask may be None)."""
-    args: list = [PER_BATCH, PREFIX, LOCK_PREFIX]
-    for q in quotes:
-        last = q.price
-        args += (q.symbol, last, last if q.bid is None else q.bid, last if q.ask is None else q.ask)
-    return args
+class Checker:
+    """The batch check, with this process's copy of each symbol's nearest trigger prices.
+
+    A copy can only be too loose, never too tight: orders added anywhere mark their symbol dirty
+    (the script then sends a fresh copy), and orders removed leave the old, nearer price, which
+    at worst gets the symbol examined once more and its copy refreshed.
+    """
+
+    def __init__(self):
+        self.bounds: dict[str, tuple[float, float, float, float, float, int]] = {}
+
+    def _reaches(self, symbol: str, last: float, bid: float, ask: float) -> bool:
+        b = self.bounds.get(symbol)
+        # NaN compares false: a side with nothing resting never flags the symbol.
+        return b is None or b[5] > 0 or ask <= b[0] or bid >= b[1] or last >= b[2] or last <= b[3] or last >= b[4]
+
+    def args(self, quotes, only: set[str] | None = None) -> list:
+        """The script's ARGV for a batch (apps.market.quotes.Quote; bid/ask may be None): the
+        symbols worth examining, or those of ``only``."""
+        args: list = [PER_BATCH, PREFIX, LOCK_PREFIX, DIRTY_KEY]
+        reaches = self._reaches
+        for q in quotes:
+            last = q.price
+            bid = last if q.bid is None else q.bid
+            ask = last if q.ask is None else q.ask
+            if (q.symbol in only) if only is not None else reaches(q.symbol, last, bid, ask):
+                args += (q.symbol, last, bid, ask)
+        return args
+
+    def parse(self, flat: list) -> tuple[Candidates, set[str]]:
+        """What the script found, and the symbols whose copies came fresh from the dirty set."""
+        found = Candidates([], [], [])
+        refreshed: set[str] = set()
+        for i in range(0, len(flat), 3):
+            symbol, code, member = flat[i], flat[i + 1], flat[i + 2]
+            if code == "t":
+                found.triggered.append((symbol, int(member[1:]), member[0] == "l"))
+            elif code == "f":
+                found.fills.append((symbol, int(member)))
+            elif code == "b":
+                found.buy_ins.append((symbol, int(member)))
+            else:
+                *prices, triggered = member.split(",")
+                self.bounds[symbol] = (*(float(x) if x else _NONE for x in prices), int(triggered))
+                if code == "D":
+                    refreshed.add(symbol)
+        return found, refreshed
+
+    def again(self, quotes, refreshed: set[str]) -> set[str]:
+        """Symbols of this batch whose fresh copies say the batch's quote reaches them."""
+        out = set()
+        for q in quotes:
+            if q.symbol in refreshed:
+                last = q.price
+                if self._reaches(q.symbol, last, last if q.bid is None else q.bid, last if q.ask is None else q.ask):
+                    out.add(q.symbol)
+        return out
+
+    def check(self, client, quotes) -> Candidates:
+        """What this batch of quotes triggers or may fill: one round trip, two when orders were
+        added to a symbol of the batch since the last check and the batch reaches them."""
+        found, refreshed = self.parse(run_check(client, self.args(quotes)))
+        return self.check_again(client, quotes, found, refreshed)
+
+    def check_again(self, client, quotes, found: Candidates, refreshed: set[str]) -> Candidates:
+        if refreshed and (again := self.again(quotes, refreshed)):
+            more, _ = self.parse(run_check(client, self.args(quotes, only=again)))
+            found.triggered += more.triggered
+            found.fills += more.fills
+            found.buy_ins += more.buy_ins
+        return found
 
 
 def run_check(client, args: list) -> list:
@@ -181,24 +277,9 @@ def run_check(client, args: list) -> list:
         return client.eval(CHECK_LUA, 0, *args)
 
 
-def parse_check(flat: list) -> Candidates:
-    found = Candidates([], [], [])
-    for i in range(0, len(flat), 3):
-        symbol, code, member = flat[i], flat[i + 1], flat[i + 2]
-        if code == "t":
-            found.triggered.append((symbol, int(member[1:]), member[0] == "l"))
-        elif code == "f":
-            found.fills.append((symbol, int(member)))
-        else:
-            found.buy_ins.append((symbol, int(member)))
-    return found
-
-
 def check_batch(client, quotes) -> Candidates:
-    """One round trip: what this batch of quotes triggers or may fill."""
-    if not quotes:
-        return Candidates([], [], [])
-    return parse_check(run_check(client, check_args(quotes)))
+    """The batch check without a copy of the nearest prices (every symbol examined)."""
+    return Checker().check(client, quotes)
 
 
 # --------------------------------------------------------------------------- back in line with PostgreSQL
@@ -226,6 +307,7 @@ def _write(client, orders, shorts, maintenance_pct: int) -> int:
             pipe.execute()
     for position_id, symbol, quantity, collateral in shorts:
         pipe.zadd(key(symbol, BUY_INS), {str(position_id): float(buy_in_price_of(quantity, collateral, maintenance_pct))})
+        pipe.sadd(DIRTY_KEY, symbol)
         count += 1
     pipe.execute()
     return count
@@ -247,6 +329,8 @@ def index_rebuild(client, *, maintenance_pct: int) -> dict:
     stray_orders: dict[str, list[str]] = {}
     stray_shorts: dict[str, list[str]] = {}
     for name in client.scan_iter(match=f"{PREFIX}*", count=1000):
+        if name == DIRTY_KEY:
+            continue
         kind = name.rsplit(":", 1)[1]
         members = client.smembers(name) if kind == TRIGGERED else client.zrange(name, 0, -1)
         extra = [m for m in members if m not in wanted.get(name, ())]

@@ -24,7 +24,6 @@ import queue
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 
 import redis as redis_lib
 from django.conf import settings
@@ -195,6 +194,7 @@ class TriggerHook:
         self.detector = detector or LockDetector(jump_pct=settings.TRADE_LOCK_JUMP_PCT,
                                                  window_seconds=settings.TRADE_LOCK_WINDOW_SECONDS,
                                                  stale_seconds=settings.MARKET_DATA_STALE_SECONDS)
+        self.checker = index.Checker()
         self.pusher = None
 
     def start(self, *, push: bool = True) -> "TriggerHook":
@@ -208,12 +208,13 @@ class TriggerHook:
 
     def __call__(self, quotes) -> index.Candidates:
         new_locks = self.detector.observe(quotes)
-        args = index.check_args(quotes)
+        args = self.checker.args(quotes)
         if new_locks:
             flat = self._lock_and_check(new_locks, quotes, args)
         else:
             flat = index.run_check(self.redis, args)
-        found = index.parse_check(flat) if flat else index.Candidates([], [], [])
+        found, refreshed = self.checker.parse(flat) if flat else (index.Candidates([], [], []), set())
+        found = self.checker.check_again(self.redis, quotes, found, refreshed)
         if found:
             self.executor.submit(found, {q.symbol: q.price for q in quotes})
         return found
@@ -242,6 +243,3 @@ def quote_batch_hook(*, redis) -> TriggerHook:
     redis.script_load(index.CHECK_LUA)
     return TriggerHook(redis=redis).start()
 
-
-def last_prices(quotes) -> dict[str, Decimal]:
-    return {q.symbol: to_price(q.price) for q in quotes}
