@@ -6,12 +6,10 @@ error shape and Retry-After must match; requests the fast route must not answer 
 """
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import timedelta
 
 import pytest
-from asgiref.testing import ApplicationCommunicator
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.bets import fastpath
@@ -21,6 +19,7 @@ from apps.bets.services import race_odds_publish
 from apps.races.models import Race
 from stockrace.asgi import application
 from tests.bets.factories import BetsRaceFactory
+from tests.support.asgi import asgi_call
 from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the fast route works on its own threads
@@ -41,25 +40,9 @@ def _count_fast_answers(monkeypatch):
 
 
 def _asgi(path: str, body: bytes, headers: list[tuple[bytes, bytes]]):
-    async def go():
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-                 "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-                 "headers": [(b"host", b"127.0.0.1"), (b"content-length", str(len(body)).encode()), *headers],
-                 "client": ("10.1.2.3", 5000),
-                 "server": ("127.0.0.1", 8000)}
-        app = ApplicationCommunicator(application, scope)
-        await app.send_input({"type": "http.request", "body": body, "more_body": False})
-        start = await app.receive_output(10)
-        content = b""
-        while True:
-            message = await app.receive_output(10)
-            content += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        await app.wait(10)
-        return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, json.loads(content)
-
-    return asyncio.run(go())
+    status, answer_headers, content = asgi_call(application, "POST", path, body=body, headers=headers,
+                                                client=("10.1.2.3", 5000), timeout=10)
+    return status, answer_headers, json.loads(content)
 
 
 _players = iter(range(10**6))

@@ -9,10 +9,11 @@ from asgiref.testing import ApplicationCommunicator
 
 def http_scope(method: str, path: str, *, body: bytes = b"", headers=(), client=("127.0.0.1", 5000),
                query_string: bytes = b"") -> dict:
+    has_body = bool(body) or method in ("POST", "PUT", "PATCH")
+    headers_for_body = [*([(b"content-length", str(len(body)).encode())] if has_body else []), *headers]
     return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query_string, "root_path": "",
-            "headers": [(b"host", b"127.0.0.1"), *([(b"content-length", str(len(body)).encode())] if body else []),
-                        *headers],
+            "headers": [(b"host", b"127.0.0.1"), *headers_for_body],
             "client": client, "server": ("127.0.0.1", 8000)}
 
 
