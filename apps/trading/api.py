@@ -21,7 +21,8 @@ from apps.core.api import ApiError
 from apps.trading import leaderboard, selectors, services
 from apps.trading.models import Order
 from apps.trading.rules import OrderRefused, parse_order
-from apps.trading.serializers import (ErrorSerializer, FillSerializer, LeaderboardSerializer, OrderRequestSerializer,
+from apps.core.schema import ErrorSerializer
+from apps.trading.serializers import (FillSerializer, ReturnsBoardSerializer, OrderRequestSerializer,
                                       OrderSerializer, PortfolioSerializer, PreviewSerializer, SnapshotSerializer,
                                       order_representation)
 
@@ -262,7 +263,7 @@ class ReturnsLeaderboardView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(parameters=[OpenApiParameter("period", str, enum=list(leaderboard.PERIODS))],
-                   responses={200: LeaderboardSerializer, 400: _err("Unknown period.", "invalid")},
+                   responses={200: ReturnsBoardSerializer, 400: _err("Unknown period.", "invalid")},
                    summary="Returns leaderboard", description="Players by % return over the period, with at least "
                                                               "TRADE_LEADERBOARD_MIN_TRADES fills in it; house and "
                                                               "shadow-restricted players are left out.")
@@ -271,5 +272,5 @@ class ReturnsLeaderboardView(APIView):
         if period not in leaderboard.PERIODS:
             raise ApiError(f"There is no period {period[:20]!r}.", code="invalid",
                            fields={"period": ["Choose weekly, monthly or all_time."]})
-        return Response(LeaderboardSerializer(leaderboard.returns_board(period=period)).data)
+        return Response(ReturnsBoardSerializer(leaderboard.returns_board(period=period)).data)
 

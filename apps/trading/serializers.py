@@ -184,7 +184,7 @@ class SnapshotSerializer(serializers.Serializer):
     cash = serializers.IntegerField()
 
 
-class LeaderboardRowSerializer(serializers.Serializer):
+class ReturnsRowSerializer(serializers.Serializer):
     rank = serializers.IntegerField()
     user_id = serializers.IntegerField()
     username = serializers.CharField()
@@ -193,20 +193,8 @@ class LeaderboardRowSerializer(serializers.Serializer):
     trades = serializers.IntegerField()
 
 
-class LeaderboardSerializer(serializers.Serializer):
+class ReturnsBoardSerializer(serializers.Serializer):
     period = serializers.ChoiceField(choices=["weekly", "monthly", "all_time"])
     since = serializers.DateTimeField(allow_null=True)
     min_trades = serializers.IntegerField()
-    results = LeaderboardRowSerializer(many=True)
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-
-
-class ErrorSerializer(serializers.Serializer):
-    """Every refusal: {"error": {"code", "message", "fields"}} (apps/core/api.py)."""
-
-    error = ErrorDetailSerializer()
+    results = ReturnsRowSerializer(many=True)
