@@ -2,10 +2,7 @@
 threads — each badge is awarded once and each reward paid once."""
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connections
 
 from apps.badges.models import UserBadge
 from apps.badges.services import badges_evaluate_race
@@ -13,30 +10,13 @@ from apps.points.models import LedgerEntry
 from tests.badges.conftest import settled_race
 from tests.support import factories as f
 from tests.support.ledger import assert_ledger_balanced, balances
+from tests.support.threads import at_once
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def run_at_once(*calls) -> list:
-    barrier = threading.Barrier(len(calls))
-    outcomes, errors = [], []
-
-    def run(call):
-        try:
-            barrier.wait()
-            outcomes.append(call())
-        except Exception as exc:  # surfaced below: a deadlock or a unique violation fails the test
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == []
-    return outcomes
+    return at_once(len(calls), lambda i: calls[i]())
 
 
 def test_the_same_race_evaluated_twice_at_once_awards_and_pays_once(catalog, hold_badge_task):

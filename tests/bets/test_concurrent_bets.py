@@ -6,11 +6,9 @@ on its own database connection.
 """
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -21,6 +19,7 @@ from tests.support import processes
 from tests.support.factories import UserFactory
 from tests.support.http import request
 from tests.support.ledger import assert_ledger_balanced
+from tests.support.threads import at_once
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -35,26 +34,6 @@ def servers(django_db_setup, django_db_blocker):
         yield running
 
 
-def run_at_once(count: int, work) -> list:
-    """Run work(i) in ``count`` threads released together; returns the results in order."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 def test_200_concurrent_bets_from_a_balance_that_covers_10(servers):
     race = BetsRaceFactory()
     player = UserFactory(username="whale", balance=10 * 7)
@@ -65,7 +44,7 @@ def test_200_concurrent_bets_from_a_balance_that_covers_10(servers):
         port = servers.ports[i % len(servers.ports)]
         return request(port, "POST", path, {"kind": "winner", "stake": 7, "symbol": "AAPL"}, auth)
 
-    results = run_at_once(200, bet)
+    results = at_once(200, bet)
     statuses = Counter(status for status, _ in results)
     assert statuses == {201: 10, 409: 190}, statuses
     refusals = [body["error"] for status, body in results if status == 409]
@@ -83,7 +62,7 @@ def test_ten_concurrent_posts_with_one_idempotency_key_over_http(servers):
     headers = {"Authorization": f"Bearer {AccessToken.for_user(player)}", "Idempotency-Key": "tap-tap-tap"}
     path = f"/api/v1/races/{race.pk}/bets/"
 
-    results = run_at_once(10, lambda i: request(servers.ports[i % len(servers.ports)], "POST", path,
+    results = at_once(10, lambda i: request(servers.ports[i % len(servers.ports)], "POST", path,
                                                 {"kind": "winner", "stake": 30, "symbol": "NVDA"}, headers))
     assert {status for status, _ in results} == {201}
     assert all(body == results[0][1] for _, body in results)
@@ -106,7 +85,7 @@ def test_with_the_cooldown_on_a_burst_gets_exactly_one_bet_through(settings):
     player = UserFactory(username="burst")
     path = f"/api/v1/races/{race.pk}/bets/"
 
-    responses = run_at_once(20, lambda i: client_for(player).post(
+    responses = at_once(20, lambda i: client_for(player).post(
         path, {"kind": "winner", "stake": 5, "symbol": "MSFT"}, format="json"))
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {201: 1, 429: 19}, statuses
@@ -121,7 +100,7 @@ def test_ten_concurrent_posts_with_one_key_make_one_bet_even_with_the_cooldown_o
     player = UserFactory(username="double-clicker")
     path = f"/api/v1/races/{race.pk}/bets/"
 
-    responses = run_at_once(10, lambda i: client_for(player).post(
+    responses = at_once(10, lambda i: client_for(player).post(
         path, {"kind": "podium", "stake": 40, "symbols": ["AAPL", "TSLA", "MSFT"]}, format="json",
         HTTP_IDEMPOTENCY_KEY="same-click"))
     assert [r.status_code for r in responses] == [201] * 10
@@ -137,7 +116,7 @@ def test_the_stake_cap_holds_under_concurrency(settings):
     player = UserFactory(username="capped")
     path = f"/api/v1/races/{race.pk}/bets/"
 
-    responses = run_at_once(30, lambda i: client_for(player).post(
+    responses = at_once(30, lambda i: client_for(player).post(
         path, {"kind": "winner", "stake": 30, "symbol": "AAPL"}, format="json"))
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {201: 3, 409: 27}, statuses

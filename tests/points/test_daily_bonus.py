@@ -2,17 +2,16 @@
 even when the logins arrive at the same moment."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timezone
 
 import pytest
-from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.points.models import LedgerEntry
 from apps.points.services import daily_bonus_grant, ny_today
 from tests.support.ledger import assert_ledger_balanced
+from tests.support.threads import at_once
 
 PASSWORD = "correct-horse-battery"
 
@@ -73,26 +72,14 @@ def test_no_bonus_when_it_is_switched_off(client, player, settings):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_logins_pay_the_bonus_once(player, settings):
     """Twelve logins at once, half with a session and half with a token: one bonus."""
-    barrier = threading.Barrier(12)
-    outcomes = []
-
     def login(i):
-        try:
-            barrier.wait()
-            if i % 2:
-                outcomes.append(Client().login(username="player1", password=PASSWORD))
-            else:
-                response = APIClient().post("/api/v1/auth/token/", {"username": "player1", "password": PASSWORD},
-                                            format="json")
-                outcomes.append(response.status_code == 200)
-        finally:
-            connection.close()
+        if i % 2:
+            return Client().login(username="player1", password=PASSWORD)
+        response = APIClient().post("/api/v1/auth/token/", {"username": "player1", "password": PASSWORD},
+                                    format="json")
+        return response.status_code == 200
 
-    threads = [threading.Thread(target=login, args=(i,)) for i in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = at_once(12, login)
     assert outcomes == [True] * 12
     assert daily_entries(player) == 1
     total = settings.SIGNUP_BONUS + settings.DAILY_LOGIN_BONUS

@@ -2,20 +2,20 @@
 racing one state transition — on real PostgreSQL, with threads and processes."""
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.db.models import Sum
 
 from apps.bets.models import Bet
 from apps.points.models import LedgerEntry
-from apps.races import settlement
+from apps.races import lifecycle, settlement
 from apps.races.models import Race, RaceTransition
 from tests.races import procs
 from tests.support import factories as f
 from tests.support.ledger import assert_ledger_balanced, balances
+from tests.support.threads import at_once
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 S = Race.State
@@ -54,21 +54,7 @@ def _assert_paid_exactly_once(race: Race, users) -> None:
 
 def test_settlement_run_twice_at_the_same_time_pays_once():
     race, users = _settleable_race()
-    barrier = threading.Barrier(2)
-    outcomes = []
-
-    def run():
-        try:
-            barrier.wait()
-            outcomes.append(settlement.race_settle(race_id=race.pk))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    outcomes = at_once(2, lambda _: settlement.race_settle(race_id=race.pk))
     assert sorted(o is None for o in outcomes) == [False, True]  # one settled, the other found nothing to do
     _assert_paid_exactly_once(race, users)
 
@@ -119,22 +105,6 @@ def test_two_processes_racing_one_transition_exactly_one_wins(tmp_path):
 def test_two_threads_racing_the_start_exactly_one_wins():
     race = f.RaceFactory(state=S.OPEN)
     f.write_quotes({"AAA": 1.0, "BBB": 2.0, "CCC": 3.0, "DDD": 4.0})
-    barrier = threading.Barrier(4)
-    wins = []
-
-    def run():
-        try:
-            barrier.wait()
-            from apps.races.lifecycle import race_start
-
-            wins.append(race_start(race_id=race.pk, now=race.starts_at))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    wins = at_once(4, lambda _: lifecycle.race_start(race_id=race.pk, now=race.starts_at))
     assert sorted(wins) == [False, False, False, True]
     assert RaceTransition.objects.filter(race=race, to_state=S.RUNNING).count() == 1

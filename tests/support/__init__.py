@@ -29,6 +29,8 @@ What is here, and how to use it:
 - ``browser`` — ``chromium()``: a launched headless Chromium (Playwright), ``CHROMIUM`` for skipif.
 - ``ledger`` — ``assert_ledger_balanced(*users, balance=None)``: THE balance == SUM(ledger)
   assertion (every account when no user is named); ``balance_of(user)``; ``balances()``.
+- ``threads`` — ``at_once(count, work)``: ``work(i)`` in ``count`` threads released together, each
+  on its own database connection; results in order, a thread's exception raised in the caller.
 - ``factories`` — factory-boy factories: ``UserFactory`` (funded through the ledger),
   ``StockFactory``, ``RaceFactory`` (any state), ``BetFactory`` (stake debited through the
   ledger), plus ``lock_results`` and ``write_quotes``. New suites add their own factories
