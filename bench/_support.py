@@ -43,6 +43,24 @@ def recreate_database(name: str) -> str:
     return database_url({**db, "NAME": name})
 
 
+def fund_players(user_ids: list[int], amount: int, *, kind: str = "adjustment", key: str = "bench-fund:",
+                 memo: str = "bench") -> None:
+    """Credit ``amount`` points to each player's (open, empty) account through the ledger module,
+    in one set-based statement (apps.points.ledger.credit_many; keys ``{key}{user_id}``). Call it
+    inside the transaction that created the accounts, or on its own."""
+    from django.db import connection, transaction
+
+    from apps.points import ledger
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        ledger.lock_accounts(cursor, user_ids=user_ids)
+        ledger.credit_many(cursor, source_sql="""
+            SELECT user_id, %(amount)s::bigint AS amount, %(key)s || user_id AS key, NULL::bigint AS bet_id,
+                   NULL::text AS memo
+            FROM points_pointsaccount WHERE user_id = ANY(%(users)s)""",
+                           params={"amount": amount, "key": key, "users": list(user_ids)}, kind=kind, memo=memo)
+
+
 def start_daphne(count: int, env: dict, ports: range, *, quiet: bool = False, server: str = "daphne"
                  ) -> tuple[list[int], processes.Processes]:
     """``count`` ASGI server processes (daphne unless ``server`` says uvicorn) serving the app with

@@ -42,7 +42,7 @@ import subprocess
 import sys
 import time
 
-from _support import BASE_DIR, cpu_probe, cpu_seconds, read_response, recreate_database, start_daphne
+from _support import BASE_DIR, cpu_probe, cpu_seconds, fund_players, read_response, recreate_database, start_daphne
 
 BENCH_DB = "bench_bets"
 
@@ -64,13 +64,12 @@ def seed(players: int, races: int) -> tuple[list[str], list[tuple[int, list[str]
     from datetime import timedelta
 
     from django.contrib.auth import get_user_model
-    from django.db import connection, transaction
+    from django.db import transaction
     from rest_framework_simplejwt.tokens import AccessToken
 
     from apps.bets.services import race_odds_publish
     from apps.core.redis import get_redis, redis_now
     from apps.market.models import Stock
-    from apps.points import ledger
     from apps.points.models import PointsAccount
     from apps.races.models import Race
     from apps.races.services import race_create
@@ -83,12 +82,7 @@ def seed(players: int, races: int) -> tuple[list[str], list[tuple[int, list[str]
             Stock.objects.create(symbol=symbol, name=symbol, sector="Technology", reference_price=100 + i)
         users = User.objects.bulk_create(User(username=f"bench{i:05d}", password="!") for i in range(players))
         PointsAccount.objects.bulk_create(PointsAccount(user=u) for u in users)
-        with connection.cursor() as cursor:  # the signup bonus, through the ledger in one statement
-            ledger.lock_accounts(cursor, user_ids=[u.pk for u in users])
-            ledger.credit_many(cursor, source_sql="""
-                SELECT user_id, 1000 AS amount, 'signup:' || user_id AS key, NULL::bigint AS bet_id, NULL::text AS memo
-                FROM points_pointsaccount WHERE user_id = ANY(%(users)s)""", params={"users": [u.pk for u in users]},
-                               kind=ledger.Kind.SIGNUP_BONUS, memo="bench")
+        fund_players([u.pk for u in users], 1000, kind="signup_bonus", key="signup:")  # through the ledger
     starts_at = redis_now() + timedelta(hours=2)
     race_list = []
     for r in range(races):

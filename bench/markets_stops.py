@@ -22,7 +22,7 @@ import os
 import sys
 import time
 
-from _support import cpu_probe, recreate_database
+from _support import cpu_probe, fund_players, recreate_database
 
 BENCH_DB = "bench_market_stops"
 
@@ -68,10 +68,8 @@ def main() -> int:
     count = args.stops + 1
     with transaction.atomic():
         users = User.objects.bulk_create(User(username=f"stop{i:05d}", password="!") for i in range(count))
-        PointsAccount.objects.bulk_create(PointsAccount(user=u, balance=10_000) for u in users)
-        LedgerEntry.objects.bulk_create(LedgerEntry(user=u, amount=10_000, kind="adjustment",
-                                                    idempotency_key=f"bench:{u.pk}", balance_after=10_000)
-                                        for u in users)
+        PointsAccount.objects.bulk_create(PointsAccount(user=u) for u in users)
+        fund_players([u.pk for u in users], 10_000, key="bench:")  # through the ledger module
     market = market_create(question="Bench: a cascade of stops?", kind="binary", mechanism="cpmm",
                            liquidity=Decimal(20_000), initial_probability=Decimal("0.5"),
                            closes_at=redis_now() + timedelta(hours=2))

@@ -38,7 +38,7 @@ import sys
 import time
 import uuid
 
-from _support import BASE_DIR, cpu_probe, cpu_seconds, read_response, recreate_database, start_daphne
+from _support import BASE_DIR, cpu_probe, cpu_seconds, fund_players, read_response, recreate_database, start_daphne
 from bet_placement import merge_results, report, services_cpu
 
 BENCH_DB = "bench_markets"
@@ -62,16 +62,14 @@ def seed(players: int, liquidity: int) -> tuple[list[str], int]:
 
     from apps.core.redis import get_redis, redis_now
     from apps.markets.services import market_create
-    from apps.points.models import LedgerEntry, PointsAccount
+    from apps.points.models import PointsAccount
 
     get_redis().flushdb()
     User = get_user_model()
     with transaction.atomic():
         users = User.objects.bulk_create(User(username=f"mkt{i:05d}", password="!") for i in range(players))
-        PointsAccount.objects.bulk_create(PointsAccount(user=u, balance=100_000) for u in users)
-        LedgerEntry.objects.bulk_create(LedgerEntry(user=u, amount=100_000, kind="adjustment",
-                                                    idempotency_key=f"bench:{u.pk}", balance_after=100_000)
-                                        for u in users)
+        PointsAccount.objects.bulk_create(PointsAccount(user=u) for u in users)
+        fund_players([u.pk for u in users], 100_000, key="bench:")  # through the ledger module
     market = market_create(question="Bench: one hot market?", kind="binary", mechanism="cpmm",
                            liquidity=Decimal(liquidity), initial_probability=Decimal("0.5"),
                            closes_at=redis_now() + timedelta(hours=6))
