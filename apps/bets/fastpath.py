@@ -102,6 +102,9 @@ class BetFastPath:
             user = self.auth.get_user(self.auth.get_validated_token(token))
         except (InvalidToken, TokenError, exceptions.AuthenticationFailed):
             return None  # DRF's 401, with its WWW-Authenticate
+        except Exception:  # Redis unreachable (the revocation check), a bug: answered in the error shape
+            log.exception("bet fast path: token check for POST %s failed", scope["path"])
+            return 500, _dumps(error_body("server_error", "Something went wrong on our side; please try again.")), []
         try:
             data = loads_json(body)  # the API's own parser (apps.core.inputs)
         except InvalidJSON:

@@ -182,3 +182,24 @@ def test_a_multipart_body_twisted_cannot_parse_reaches_django_on_daphne():
         conn.close()
     assert response.status == 400 and response.getheader("Content-Type") == "application/json"
     assert body["error"]["fields"] == {"refresh": ["This field is required."]}, body
+
+
+@pytest.mark.django_db
+def test_the_lean_bet_route_answers_in_the_error_shape_when_redis_is_unreachable(player, monkeypatch):
+    """The token's revocation check reads Redis: a Redis outage used to escape as daphne's bare 500 page."""
+    import redis
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from apps.bets.auth import PlayerTokenAuthentication
+    from stockrace.asgi import application
+
+    def unreachable(payload):
+        raise redis.exceptions.ConnectionError("Error 2 connecting to redis.sock. No such file or directory.")
+
+    PlayerTokenAuthentication.verified.clear()
+    monkeypatch.setattr("apps.bets.auth.token_revoked", unreachable)
+    status, payload = asyncio.run(_asgi_post(application, "/api/v1/races/1/bets/",
+                                             b'{"kind":"winner","symbol":"AAPL","stake":5}',
+                                             str(AccessToken.for_user(player))))
+    assert status == 500
+    assert json.loads(payload)["error"]["code"] == "server_error"
