@@ -10,6 +10,7 @@ standing is a Decision row: the audit trail.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -148,15 +149,15 @@ def decision_apply(*, user, staff, decision: str, reason: str) -> Decision:
     if user.is_staff or user.is_house:
         raise DecisionError("Staff and house accounts are not judged by fair play.")
     now = timezone.now()
+    user_id, moved, tag = user.pk, 0, uuid.uuid4().hex[:16]
     with transaction.atomic():
-        case, _ = Suspicion.objects.select_for_update().get_or_create(user_id=user.pk)
-        record = Decision.objects.create(user_id=user.pk, staff=staff, action=action, reason=reason[:500],
-                                         score=case.score)
-        user_id = user.pk
+        # The case row is the decisions' lock: two decisions on one player run one after the other.
+        case, _ = Suspicion.objects.select_for_update().get_or_create(user_id=user_id)
+        score = case.score
         if action == Decision.Action.CLEAR:
             User.objects.filter(pk=user_id).update(is_shadow_restricted=False)
-            record.points_moved = ledger.hold_release(user_id=user_id, key=f"fairplay:release:{record.pk}",
-                                                      memo=f"Released after fair-play review ({reason[:120]})")
+            moved = ledger.hold_release(user_id=user_id, key=f"fairplay:release:{user_id}:{tag}",
+                                        memo=f"Released after fair-play review ({reason[:120]})")
             case.status, case.cleared_at = S.CLEARED, now
             case.cleared_links = sorted(set(case.cleared_links or []) | set(_linked_accounts(case)))
             transaction.on_commit(lambda: leaderboard_restore_user(user_id=user_id))
@@ -166,15 +167,18 @@ def decision_apply(*, user, staff, decision: str, reason: str) -> Decision:
             case.restricted_at = case.restricted_at or now
         else:
             User.objects.filter(pk=user_id).update(is_shadow_restricted=True, is_active=False)
-            record.points_moved = ledger.hold_burn(user_id=user_id, key=f"fairplay:burn:{record.pk}",
-                                                   memo=f"Burned: account banned ({reason[:120]})")
+            moved = ledger.hold_burn(user_id=user_id, key=f"fairplay:burn:{user_id}:{tag}",
+                                     memo=f"Burned: account banned ({reason[:120]})")
             case.status = S.BANNED
-            for kind, value in (Sighting.objects.filter(user_id=user_id, kind__in=["address", "device"])
-                                .values_list("kind", "value")):
-                Blocklist.objects.get_or_create(kind=kind, value=value, defaults={"decision": record})
             transaction.on_commit(lambda: leaderboard_remove_user(user_id=user_id))
         case.decided = True
         case.save()
-        record.save(update_fields=["points_moved"])
+        # The audit row, written once (the table is append-only: migration botdetect/0002).
+        record = Decision.objects.create(user_id=user_id, staff=staff, action=action, reason=reason[:500],
+                                         score=score, points_moved=moved)
+        if action == Decision.Action.BAN:
+            for kind, value in (Sighting.objects.filter(user_id=user_id, kind__in=["address", "device"])
+                                .values_list("kind", "value")):
+                Blocklist.objects.get_or_create(kind=kind, value=value, defaults={"decision": record})
     log.info("fair play: %s %s player %s (%s points moved): %s", staff, decision, user.pk, record.points_moved, reason)
     return record

@@ -230,3 +230,72 @@ def test_the_admin_review_page_shows_the_evidence_and_records_a_decision():
     done = client.post(f"/admin/botdetect/suspicion/{suspect.pk}/review/", {"decision": "clear", "reason": "human"})
     assert done.status_code == 302
     assert Decision.objects.get(user=suspect).staff == staff
+
+
+@pytest.mark.django_db
+def test_a_cleared_account_is_flagged_again_only_for_new_evidence(api_client, settings):
+    settings.BET_COOLDOWN_SECONDS = 0
+    from datetime import timedelta
+
+    from apps.botdetect.services import suspicion_rescore
+    from apps.core.redis import redis_now
+    from tests.botdetect.conftest import opened
+
+    fast = UserFactory(username="quickdraw")
+    api_client.force_authenticate(fast)
+
+    def instant_bets(count, start):
+        for i in range(count):
+            race = RaceFactory(state=Race.State.OPEN)
+            response = api_client.post(f"/api/v1/races/{race.pk}/bets/", {"kind": "winner", "stake": 5, "symbol": "AAA"},
+                                       format="json")
+            assert response.status_code == 201, response.json()
+            placed = start + timedelta(minutes=7 * i, seconds=i * 13.7)
+            from apps.bets.models import Bet
+
+            Bet.objects.filter(pk=response.json()["id"]).update(placed_at=placed)
+            opened(race, at=placed - timedelta(milliseconds=60))
+
+    instant_bets(4, redis_now() - timedelta(hours=5))
+    suspicion_rescore(user_ids=[fast.pk])
+    assert Suspicion.objects.get(user=fast).status == "queued"
+    _, staff = staff_client()
+    decision_apply(user=fast, staff=staff, decision="clear", reason="a fast thumb, checked")
+    suspicion_rescore(user_ids=[fast.pk])
+    case = Suspicion.objects.get(user=fast)
+    assert case.status == "cleared" and case.score == 0  # the same evidence: not flagged again
+    instant_bets(4, redis_now() + timedelta(seconds=1))  # new instant bets, after the clearance
+    suspicion_rescore(user_ids=[fast.pk])
+    assert Suspicion.objects.get(user=fast).status == "queued"
+
+
+@pytest.mark.django_db
+def test_the_audit_trail_cannot_be_edited():
+    from django.db import DatabaseError, transaction
+
+    user = UserFactory()
+    record = Decision.objects.create(user=user, action="queue", reason="score 45", score=45)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Decision.objects.filter(pk=record.pk).update(reason="nothing happened")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Decision.objects.filter(pk=record.pk).delete()
+
+
+@pytest.mark.django_db
+def test_botdetect_rescore_recomputes_everyone_with_a_progress_bar():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from apps.botdetect.models import SignupRecord
+    from django.utils import timezone
+
+    now = timezone.now()
+    farm = [UserFactory() for _ in range(6)]
+    for user in farm:
+        SignupRecord.objects.create(user=user, at=now, address="192.0.2.99", network="192.0.2.0/24", via="api")
+    out, err = StringIO(), StringIO()
+    call_command("botdetect_rescore", stdout=out, stderr=err)
+    assert "players rescored" in out.getvalue() and "6 newly queued" in out.getvalue()
+    assert "player" in err.getvalue()  # tqdm's bar
+    assert Suspicion.objects.filter(user__in=farm, status="queued").count() == 6

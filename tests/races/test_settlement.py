@@ -42,7 +42,7 @@ def test_settlement_scores_pays_and_records_results():
     by_id = {b.pk: b for b in Bet.objects.filter(race=race)}
     won = by_id[bets["alice_winner"].pk]
     assert won.status == Bet.Status.WON
-    # base 300 × participants(3 players: 1 + 0.05·log2 3) × timing(bet 1 s into a 60 s window).
+    # base 300 × participants(2 eligible players: the house does not count) × timing(bet 1 s into a 60 s window).
     score = bet_breakdown(won)
     assert score["accuracy"] == 1.0 and score["streak"] == 1.0 and score["payout"] == won.payout
     assert won.payout == int(300 * score["participants"] * score["timing"])
@@ -58,7 +58,7 @@ def test_settlement_scores_pays_and_records_results():
     assert_ledger_balanced()
 
     race.refresh_from_db()
-    assert race.state == S.COMPLETED and race.participants == 3 and race.settled_at is not None
+    assert race.state == S.COMPLETED and race.participants == 2 and race.settled_at is not None
     assert RaceTransition.objects.filter(race=race, to_state=S.COMPLETED).count() == 1
 
     standings = {s.user_id: s for s in RaceStanding.objects.filter(race=race)}
