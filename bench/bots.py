@@ -38,14 +38,12 @@ import http.client
 import json
 import os
 import random
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from _support import BASE_DIR, cpu_probe, free_ports, recreate_database, use_app_services
+from _support import BASE_DIR, cpu_probe, free_ports, processes, recreate_database, use_app_services
 
 BENCH_DB = "bench_bots"
 SYMBOLS = ["AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "GOOG", "META", "NFLX"]
@@ -60,7 +58,7 @@ BOTS = ("instant", "farm", "copy", "regular", "oracle")
 # --------------------------------------------------------------------------- the stack
 
 
-def start_stack(args) -> tuple[dict, list[subprocess.Popen], int]:
+def start_stack(args) -> tuple[dict, processes.Processes, int]:
     from stockrace import config
 
     use_app_services()
@@ -83,25 +81,11 @@ def start_stack(args) -> tuple[dict, list[subprocess.Popen], int]:
 
     get_redis().flushdb()
     call_command("migrate", verbosity=0)
-    log = open(BASE_DIR / "var" / "bench_bots.log", "ab")
+    log = BASE_DIR / "var" / "bench_bots.log"
     port = free_ports(1, range(8700, 8800))[0]
-    procs = [
-        subprocess.Popen([sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port),
-                          "stockrace.asgi:application"], cwd=BASE_DIR, env=env, stdout=log, stderr=log),
-        subprocess.Popen([sys.executable, "-m", "celery", "-A", "celery_app", "worker", "--pool=solo",
-                          "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
-                         cwd=BASE_DIR, env=env, stdout=log, stderr=log),
-    ]
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if call(port, "GET", "/api/v1/races/")[0] == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline or procs[0].poll() is not None:
-            raise SystemExit("the bench server did not start (see var/bench_bots.log)")
-        time.sleep(0.3)
+    # One server and one worker (tests/support): ready once HTTP answers / Celery says so.
+    procs = processes.Processes([processes.daphne(port, env=env, output=log, timeout=90),
+                                 processes.celery_worker(env=env, output=log)])
     return env, procs, port
 
 
@@ -482,13 +466,7 @@ def main() -> None:
         wait_for_worker()
         report(actors, stats, args, time.time() - started, probe)
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        procs.stop()
 
 
 if __name__ == "__main__":
