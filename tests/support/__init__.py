@@ -36,6 +36,6 @@ What is here, and how to use it:
   ledger), plus ``lock_results`` and ``write_quotes``. New suites add their own factories
   next to their tests, built on these.
 
-Benchmarks import it too (they put the repository root on sys.path): nothing here touches
-Django at import time except ``factories`` and ``ledger``.
+Benchmarks import it too (they put the repository root on sys.path): only ``factories`` needs
+Django set up when it is imported (it imports the models); the rest reads settings when called.
 """
