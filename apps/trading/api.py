@@ -97,8 +97,8 @@ class OrdersView(ListAPIView):
             statuses = selectors.parse_statuses(self.request.query_params.get("status"))
         except ValueError as exc:
             raise ApiError(f"There is no order status {str(exc)[:20]!r}.", code="invalid",
-                           fields={"status": ["Use open, triggered, filled, cancelled, rejected, expired, resting or "
-                                              "closed."]}) from None
+                           fields={"status": [("Use open, triggered, filled, cancelled, rejected, expired, resting "
+                                               "or closed.")]}) from None
         symbol = (self.request.query_params.get("symbol") or "").strip().upper()[:16] or None
         return selectors.orders_of(user_id=self.request.user.pk, statuses=statuses, symbol=symbol)
 

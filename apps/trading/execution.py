@@ -26,8 +26,9 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
+from apps.core.db import prepared_cursor
 from apps.core.events import user_event_on_commit
 from apps.core.redis import get_redis
 from apps.points import ledger
@@ -108,7 +109,9 @@ def fill_order(*, order: Order, quote: QuoteView, price: Decimal, quote_ts: floa
     what the collateral and balance allow and record the rest as a shortfall.
     """
     now = datetime.now(timezone.utc)
-    with connection.cursor() as cursor:
+    # Both statements are prepared on the server, planned once per connection (apps.core.db):
+    # the fill statement's planning costs more than its work.
+    with prepared_cursor() as cursor:
         if position is None:
             position = position_lock(cursor, user_id=order.user_id, symbol=order.symbol)
         plan = plan_for(order=order, position=position, price=price)

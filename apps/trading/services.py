@@ -24,7 +24,7 @@ from apps.trading.calendar import day_order_expiry
 from apps.trading.execution import LockedPosition, fill_order, plan_for
 from apps.trading.market import MarketState, check_rate, check_tradable, market_state
 from apps.trading.models import Order, Position
-from apps.trading.rules import (OrderRefused, OrderSpec, QuoteView, fill_price, stop_triggered, trigger_price_of)
+from apps.trading.rules import OrderRefused, OrderSpec, QuoteView, fill_price, stop_triggered
 from apps.trading.selectors import balance_of, symbol_is_listed
 
 log = logging.getLogger("stockrace.trading")
@@ -273,7 +273,3 @@ def portfolio_watch(*, user_id: int, seconds: int = 30) -> float:
 def portfolio_unwatch(*, user_id: int) -> None:
     get_redis().zrem(VIEWERS_KEY, str(int(user_id)))
 
-
-def trigger_price(order: Order) -> Decimal:
-    return trigger_price_of(order_type=order.type, limit=order.limit_price, stop=order.stop_price,
-                            triggered=order.status == S.TRIGGERED)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 
 from apps.core.redis import get_redis, redis_now_ts
 from apps.market.quotes import Quote, write_quote

@@ -88,7 +88,8 @@ def test_the_same_stop_triggered_twice_at_once_fills_once(stocks, settings):
     for _ in range(5):
         stop = _triggered_stop(user)
         before = balance_of(user)
-        outcomes = _in_threads(2, lambda i: resting_fill(order_id=stop.pk, symbol="TRDA", client=get_redis()))
+        outcomes = _in_threads(2, lambda i, stop=stop: resting_fill(order_id=stop.pk, symbol="TRDA",
+                                                                         client=get_redis()))
         assert sorted(o.value for o in outcomes) == ["filled", "gone"], outcomes
         fill = Fill.objects.get(order=stop)
         assert balance_of(user) == before + fill.cash - fill.fee
@@ -100,14 +101,14 @@ def test_an_order_and_its_cancel_racing_end_in_exactly_one_outcome(stocks, setti
     settings.TRADE_FEE_BPS = 0
     user = UserFactory(balance=100_000)
     seen = Counter()
-    for n in range(20):
+    for _ in range(20):
         quote("TRDA", 100.0, bid=100.0, ask=100.0)
         resting, _ = order_place(user_id=user.pk, spec=parse_order(
             {"symbol": "TRDA", "side": "buy", "type": "limit", "quantity": "1", "limit_price": "99"}))
         quote("TRDA", 98.0, bid=98.0, ask=98.0)  # now it crosses
         before = balance_of(user)
 
-        def act(i):
+        def act(i, resting=resting):
             if i == 0:
                 return resting_fill(order_id=resting.pk, symbol="TRDA", client=get_redis())
             return order_cancel(user_id=user.pk, order_id=resting.pk)

@@ -72,7 +72,7 @@ def test_killing_the_worker_loses_no_order_and_fills_none_twice(tmp_path, settin
                 order_place(user_id=player.pk, spec=parse_order(
                     {"symbol": symbol, "side": "buy", "type": "market", "quantity": "2"}))
                 price = prices[symbol]
-                for k, (side, factor) in enumerate((("sell", "0.995"), ("buy", "1.005"))):
+                for side, factor in (("sell", "0.995"), ("buy", "1.005")):
                     stop = (price * Decimal(factor) - Decimal(n) * price / 2000).quantize(Decimal("0.01")) \
                         if side == "sell" else (price * Decimal(factor) + Decimal(n) * price / 2000).quantize(Decimal("0.01"))
                     placed, _ = order_place(user_id=player.pk, spec=parse_order(
