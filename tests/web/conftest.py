@@ -18,7 +18,12 @@ def stocks(db):
 
 @pytest.fixture
 def open_race(stocks):
-    return WebRaceFactory(state="open", title="Open Sprint")
+    """An open race with its prices published, as the lifecycle does when betting opens."""
+    from apps.bets.services import race_odds_publish
+
+    race = WebRaceFactory(state="open", title="Open Sprint")
+    race_odds_publish(race_id=race.pk)
+    return race
 
 
 @pytest.fixture
