@@ -5,15 +5,17 @@ Callers (apps.markets.services) open the transaction and lock in the one order: 
 (through apps.points.ledger). Every write to a market's trades, positions and stops happens
 under its row lock, so trades of one market run one at a time and see each other whole.
 
-``write_fill`` writes what ``pricing.fill_for`` computed, nothing else: the ledger entries
-(credits first, so a sale's fee never fails for want of points), the position, and the trade
-appended to the market's ledger with its sequence number and the state after it.
+``write_fill`` writes what ``pricing.fill_for`` computed, nothing else, in one prepared
+statement built from the ledger's own pieces: the account moved by the fill's net cash (a
+conditional debit), the ledger entries, the position, the trade appended to the market's ledger
+with its sequence number and the state after it, and the market's new state — all of it, or
+nothing when the balance cannot pay.
 
 ``run_stops`` runs the stop-losses the trade crossed, in the same transaction: each level takes
-every active stop whose trigger the current price has reached (highest first for longs), executes
-it as a market order (a sale of the position, or a buy-back of a short) in a savepoint of its
-own, and the next level looks again at the price the level left. After MARKET_STOP_MAX_DEPTH
-levels, stops still crossed are marked failed rather than left to fire late.
+every active stop whose trigger the current price has reached (highest first for longs) and
+executes each one that is still past its trigger as a market order (a sale of the position, or
+a buy-back of a short); the next level looks again at the price the level left. After
+MARKET_STOP_MAX_DEPTH levels, stops still crossed are marked failed rather than left to fire late.
 """
 from __future__ import annotations
 
@@ -28,8 +30,8 @@ from django.conf import settings
 from apps.core.db import prepared_cursor
 from apps.markets import errors
 from apps.markets.models import Market, MarketTrade, Stop
-from apps.markets.pricing import Fill, Order, fill_for
 from apps.markets.amm.numeric import nearest
+from apps.markets.pricing import Fill, Order, fill_for
 from apps.markets.state import columns_of, module_of, state_of, to_json
 from apps.points import ledger
 from apps.points.models import LedgerEntry
@@ -61,36 +63,8 @@ def lock_market(market_id: int) -> Book:
 
 
 _POSITION_SQL = """
-SELECT m.*, p.shares AS held_shares, p.collateral AS held_collateral, p.cost AS held_cost
-FROM markets_market m
-LEFT JOIN markets_position p ON p.market_id = m.id AND p.user_id = %s AND p.outcome = %s
-WHERE m.id = %s
-FOR UPDATE OF m
-"""
-
-
-def lock_market_for(market_id: int, *, user_id: int, outcome) -> tuple[Book, "Held"]:
-    """The market row locked and the player's position in ``outcome`` read, in one statement
-    (the trade path). Positions are written only under their market's lock, so holding it
-    guards the position too."""
-    outcome = outcome if isinstance(outcome, int) and not isinstance(outcome, bool) else -1
-    market = next(iter(Market.objects.raw(_LOCK_WITH_POSITION_SQL, [user_id, outcome, market_id])), None)
-    if market is None:
-        raise errors.not_found(market_id)
-    held = Held(market.held_shares if market.held_shares is not None else Decimal(0), int(market.held_collateral or 0),
-                int(market.held_cost or 0))
-    return Book(market=market, state=state_of(market)), held
-
-
-_POSITION_SQL = """
 SELECT shares, collateral, cost FROM markets_position
 WHERE market_id = %s AND user_id = %s AND outcome = %s FOR UPDATE
-"""
-_UPSERT_SQL = """
-INSERT INTO markets_position (market_id, user_id, outcome, shares, collateral, cost, updated_at)
-VALUES (%(market)s, %(user)s, %(outcome)s, %(shares)s, %(collateral)s, %(cost)s, now())
-ON CONFLICT (market_id, user_id, outcome) DO UPDATE
-SET shares = EXCLUDED.shares, collateral = EXCLUDED.collateral, cost = EXCLUDED.cost, updated_at = now()
 """
 
 
