@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,6 +30,9 @@ SHARED_MARKET = Path(__file__).resolve().parents[2].parent / "shared" / "data" /
 STAKE = 100
 INTRADAY_DURATIONS = ("5m", "15m", "1h")
 PLAYER_COUNTS = (12, 1000)
+# Real bars are a real feed's: betting closes as BET_CLOSE_BEFORE_START_SECONDS's default for a real
+# provider says (the simulator's setting is 0).
+REAL_FEED_CLOSE_SECONDS = 5.0
 # The race history a price may use: enough one-minute bars for the estimators, and 60 sessions.
 HISTORY_MINUTES = est.CORR_INTRADAY_LOOKBACK
 HISTORY_SESSIONS = est.DAILY_LOOKBACK
@@ -235,6 +238,196 @@ def ratio_ci(paid: dict[str, float], stake: dict[str, float], z: float = 1.96) -
     return {"mean": r, "ci_low": r - z * se, "ci_high": r + z * se}
 
 
+# --------------------------------------------------------------------------- strategies
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One bet a strategy places (symbols by name, bounds in %)."""
+
+    kind: str
+    stake: int
+    symbol: str = ""
+    low: float | None = None
+    high: float | None = None
+    podium: tuple[str, ...] | None = None
+
+
+def _half_down(value: float) -> float:
+    return math.floor(value * 1000) / 1000
+
+
+def _lane_of_max(values: list[float]) -> int:
+    return max(range(len(values)), key=lambda i: (values[i], -i))
+
+
+def _lane_of_min(values: list[float]) -> int:
+    return min(range(len(values)), key=lambda i: (values[i], i))
+
+
+def _narrowest(race: Race, card: dict, lane: int) -> Pick:
+    """The narrowest bracket the rules allow on the stock, centred on 0."""
+    half = math.ceil(card["min_width"][lane] * 1000 / 2) / 1000
+    return Pick("bracket", STAKE, symbol=race.symbols[lane], low=-half, high=half)
+
+
+def _momentum(race: Race, late: bool) -> list[float]:
+    inputs = race.late_inputs if late and race.late_inputs else race.inputs
+    out = []
+    for s in inputs:
+        m = est.momentum_pct(duration=race.duration, minutes=s.minutes, days=s.days)
+        out.append(0.0 if m is None else m)
+    return out
+
+
+def _winner_hedge(race: Race, card: dict) -> list[Pick]:
+    """A winner bet on every stock, stakes ∝ 1/odds (100 points in all): a sure winner every race."""
+    from apps.bets.pricing import winner_odds
+
+    inverse = [1 / float(winner_odds(card, lane)) for lane in range(len(race.symbols))]
+    total = sum(inverse)
+    return [Pick("winner", max(1, round(STAKE * w / total)), symbol=s) for s, w in zip(race.symbols, inverse)]
+
+
+def _widest(race: Race, card: dict, rng: random.Random, max_probability: float) -> list[Pick]:
+    lane = rng.randrange(len(race.symbols))
+    half = _half_down(pricing.widest_bracket_around(card, lane, pricing.max_chance(card, "bracket", max_probability)
+                                                   * (1 - 1e-6)))
+    return [Pick("bracket", STAKE, symbol=race.symbols[lane], low=-half, high=half)] if half >= 0.025 else []
+
+
+def strategies(max_probability: float):
+    """(name, pick function(race, card, rng, late) -> picks) of every strategy the backtest plays."""
+    return [
+        ("winner favourite", lambda r, c, g, late: [Pick("winner", STAKE, symbol=r.symbols[_lane_of_max(c["p"])])]),
+        ("winner underdog", lambda r, c, g, late: [Pick("winner", STAKE, symbol=r.symbols[_lane_of_min(c["p"])])]),
+        ("winner random", lambda r, c, g, late: [Pick("winner", STAKE, symbol=g.choice(r.symbols))]),
+        ("winner most volatile", lambda r, c, g, late: [Pick("winner", STAKE,
+                                                             symbol=r.symbols[_lane_of_max(c["sigma"])])]),
+        ("winner every stock ∝ 1/odds", lambda r, c, g, late: _winner_hedge(r, c)),
+        ("bracket widest allowed around 0", lambda r, c, g, late: _widest(r, c, g, max_probability)),
+        ("bracket ±1σ", lambda r, c, g, late: [
+            Pick("bracket", STAKE, symbol=r.symbols[lane], low=-_half_down(c["sigma"][lane]),
+                 high=_half_down(c["sigma"][lane])) for lane in [g.randrange(len(r.symbols))]]),
+        ("bracket narrowest around 0", lambda r, c, g, late: [_narrowest(r, c, g.randrange(len(r.symbols)))]),
+        ("bracket narrowest on the calmest stock", lambda r, c, g, late: [_narrowest(r, c, _lane_of_min(c["sigma"]))]),
+        ("podium random", lambda r, c, g, late: [Pick("podium", STAKE, podium=tuple(g.sample(r.symbols, 3)))]),
+        ("podium by momentum", lambda r, c, g, late: [Pick("podium", STAKE, podium=tuple(
+            s for _, s in sorted(zip(_momentum(r, late), r.symbols), key=lambda t: (-t[0], r.symbols.index(t[1])))[:3]))]),
+    ]
+
+
+TIMINGS = (("best timing", False), ("worst timing", True))
+STREAKS = (("no streak", 0), ("best streak", scoring.STREAK_MAX_STEPS))
+
+
+@dataclass
+class Outcome:
+    """The bets one strategy placed at one timing: what scoring needs, before the per-variant factors."""
+
+    rows: list = field(default_factory=list)  # (day, BetInput, RaceResult-without-participants) per bet
+    refused: int = 0
+
+
+def play(races: list[Race], *, seed: int = 0) -> dict[tuple[str, str], Outcome]:
+    """Every strategy at both timings on every race: quoted and refused by bet placement's rules."""
+    from django.conf import settings
+
+    from apps.bets import errors
+    from apps.bets.services import quote_bet
+    from apps.bets.spec import bet_spec
+
+    rng = random.Random(seed)
+    chosen = strategies(settings.BET_MAX_WIN_PROBABILITY)
+    out: dict[tuple[str, str], Outcome] = defaultdict(Outcome)
+    for race in races:
+        card = race.card
+        order = race.order
+        for timing_name, late in TIMINGS:
+            now = card["close"] - 1e-3 if late else card["opens"]
+            for name, pick in chosen:
+                for p in pick(race, card, rng, late):
+                    try:
+                        spec = bet_spec(kind=p.kind, stake=p.stake, symbol=p.symbol or None, low_pct=p.low,
+                                        high_pct=p.high, symbols=list(p.podium) if p.podium else None)
+                        quote = quote_bet(card, spec, now)
+                    except errors.BetRefused:
+                        out[(name, timing_name)].refused += 1
+                        continue
+                    bet = scoring.BetInput(kind=spec.kind, stake=spec.stake, odds=float(quote.odds),
+                                           symbol=spec.symbol,
+                                           low_pct=None if spec.low_pct is None else float(spec.low_pct),
+                                           high_pct=None if spec.high_pct is None else float(spec.high_pct),
+                                           podium=spec.podium, timing=quote.timing)
+                    out[(name, timing_name)].rows.append((race.day, bet, race.pct, order,
+                                                          quote.potential_payout(spec.stake, spec.kind)))
+    return out
+
+
+def summarise(outcomes: dict[tuple[str, str], Outcome], names: list[str]) -> list[dict]:
+    """Mean return per point staked (95 % CI clustered by day) and hit rate, per strategy variant."""
+    table = []
+    for name in names:
+        for timing_name, _ in TIMINGS:
+            outcome = outcomes.get((name, timing_name), Outcome())
+            for players in PLAYER_COUNTS:
+                for streak_name, streak in STREAKS:
+                    tally = Tally()
+                    for day, bet, pct, order, _most in outcome.rows:
+                        result = scoring.RaceResult(pct=pct, order=order, participants=players, window_seconds=0)
+                        payout, _ = scoring.bet_score(replace(bet, streak=streak), result)
+                        tally.add(day, bet.stake, payout)
+                    table.append({"name": f"{name} · {timing_name} · {players:,} players · {streak_name}",
+                                  **tally.summary()})
+    return table
+
+
+def momentum_slope(races: list[Race]) -> dict:
+    """Does a stock's recent move predict its move in the race? The slope of the race's % changes on
+    the momentum the card shows, both taken relative to the race's mean, with a 95 % CI by day."""
+    xs: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for race in races:
+        momentum = [0.0 if m is None else m for m in race.card["momentum"]]
+        sigma = race.card["sigma"]
+        changes = [race.pct[s] for s in race.symbols]
+        mx, mc = sum(momentum) / len(momentum), sum(changes) / len(changes)
+        for m, c, sd in zip(momentum, changes, sigma):
+            xs[race.day].append(((m - mx) / sd, (c - mc) / sd))  # in units of the stock's own spread
+    pairs = [p for v in xs.values() for p in v]
+    sxx = sum(x * x for x, _ in pairs)
+    if not pairs or sxx == 0:
+        return {"slope": 0.0, "ci_low": 0.0, "ci_high": 0.0, "n": 0}
+    slope = sum(x * y for x, y in pairs) / sxx
+    g = len(xs)
+    var = sum(sum(x * (y - slope * x) for x, y in v) ** 2 for v in xs.values()) / sxx ** 2 * g / max(1, g - 1)
+    se = math.sqrt(var)
+    return {"slope": slope, "ci_low": slope - 1.96 * se, "ci_high": slope + 1.96 * se, "n": len(pairs)}
+
+
+def run(*, bars: list[Path] | None = None, daily: list[Path] | None = None, races: int = 12_000, seed: int = 0,
+        label: str = "end", tz: ZoneInfo = NEW_YORK) -> dict:
+    """Build ``races`` races from the files (a quarter each of 5m, 15m and 1h from one-minute bars
+    and full days from daily bars), price, play and score them."""
+    from django.conf import settings
+
+    default_bars, default_daily = default_files()
+    intraday = load(default_bars if bars is None else bars, tz=tz, label=label, want="1m")
+    days = load(default_daily if daily is None else daily, tz=tz, label=label, want="1d")
+    rng = random.Random(seed)
+    window = settings.RACE_BETTING_WINDOW_SECONDS
+    close_before = settings.BET_CLOSE_BEFORE_START_SECONDS or REAL_FEED_CLOSE_SECONDS
+    n_intraday = races * 3 // 4 if days else races
+    built = intraday_races(intraday, count=n_intraday if intraday else 0, rng=rng, window=window,
+                           close_before=close_before)
+    built += daily_races(days, count=races - len(built), rng=rng, window=window, close_before=close_before,
+                         first_key=len(built))
+    price(built, margin=settings.BET_HOUSE_MARGIN)
+    names = [name for name, _ in strategies(settings.BET_MAX_WIN_PROBABILITY)]
+    outcomes = play(built, seed=seed)
+    return {"strategies": summarise(outcomes, names), "races": len(built), "race_list": built,
+            "outcomes": outcomes}
+
+
 # --------------------------------------------------------------------------- calibration
 
 
@@ -286,7 +479,7 @@ def calibration(races: list[Race], *, seed: int = 0, brackets_per_stock: int = 3
             sigma = card["sigma"][lane]
             for _ in range(brackets_per_stock):
                 centre = rng.gauss(0.0, sigma)
-                width = max(float(pricing.BRACKET_MIN_WIDTH_PCT), sigma * rng.uniform(0.1, 3.0))
+                width = max(card["min_width"][lane], sigma * rng.uniform(0.1, 3.0))
                 low, high = round(centre - width / 2, 3), round(centre + width / 2, 3)
                 p = pricing.bracket_probability(card, lane, low, high)
                 bracket.append((race.day, p, 1.0 if low <= race.pct[symbol] <= high else 0.0))

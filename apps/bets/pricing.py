@@ -53,16 +53,31 @@ ODDS_QUANTUM = Decimal("0.01")
 MIN_ODDS = Decimal("1.01")  # below this a bet would pay back little more than its stake: refused
 MAX_ODDS = {"winner": Decimal("50"), "bracket": Decimal("100"), "podium": Decimal("500")}
 
-# The common scale V: (weight, scale) pairs with Σ w·s² = 1, fitted on the tuning symbols'
-# standardised % changes (docs/ECONOMY.md, "Calibration").
+# The common scale V of each duration: (weight, scale) pairs with Σ w·s² = 1, fitted by EM on the
+# tuning symbols' standardised % changes (docs/ECONOMY.md, "Calibration"): about 40 % of races
+# are calm (two thirds of the typical spread), a few per cent wild (two to three times it).
 MIXTURE = {
-    "intraday": ((0.444, 0.660), (0.530, 1.060), (0.026, 2.824)),
-    "1d": ((0.380, 0.607), (0.562, 1.033), (0.059, 2.108)),
+    "5m": ((0.406, 0.650), (0.560, 1.059), (0.034, 2.438)),
+    "15m": ((0.379, 0.670), (0.578, 1.032), (0.043, 2.239)),
+    "1h": ((0.569, 0.678), (0.408, 1.074), (0.023, 3.422)),
+    "1d": ((0.400, 0.616), (0.544, 1.046), (0.056, 2.127)),
 }
-MARKET_BASKET = 30  # other stocks whose average return proxies the market factor
 QUADRATURE_NODES = 40
 PODIUM_PATHS = 10_000
 SEED_SALT = 0x5EED_0011
+# A reserve on top of the margin against the model's own error: measured on the shared data, the
+# model's chances are off by a few per cent for some stocks (an index fund's calm centre, a trending
+# stock's week), and five trading days of one-minute bars cannot pin them down closer
+# (docs/ECONOMY.md, "The margin argument").
+MODEL_RESERVE = {"winner": 0.07, "bracket": 0.08, "podium": 0.03}
+# The power applied to the winner chances (see ``calibrated``), fitted by likelihood on the tuning symbols.
+ORDER_CALIBRATION = {"intraday": 1.0, "1d": 0.8}
+# A bracket is at least this many of the stock's σ wide: narrower is a lottery on the last cent.
+BRACKET_MIN_WIDTH_SIGMAS = 0.5
+# Share of % changes on the one-cent grid (the rest: sub-penny trades), fitted on the tuning symbols.
+GRID_SHARE = 0.75
+PCT_ROUNDING = 0.00005  # pct_change is kept to 4 decimals
+MARKET_BASKET = 30  # other stocks whose average return proxies the market factor
 # Bracket bounds a player may choose, as multiples of the stock's σ over the race, within the
 # absolute limits of a % change.
 BRACKET_RANGE_SIGMAS = 8
@@ -98,6 +113,21 @@ def _phi_array(x: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- the model
+
+
+def calibrated(probabilities: list[float], duration: str) -> list[float]:
+    """The model's winner chances after the calibration fitted on the tuning symbols: p^γ, renormalised.
+
+    Over full days the factor model's chances spread a little too far (a calm stock's low chance is
+    too low, the favourite's too high): γ = 0.8 maximised the likelihood of the actual winners there,
+    and did the same on the held-out symbols. Intraday γ = 1 fitted best (docs/ECONOMY.md).
+    """
+    gamma = ORDER_CALIBRATION[est.duration_class(duration)]
+    if gamma == 1.0:
+        return probabilities
+    powered = [p ** gamma for p in probabilities]
+    total = sum(powered)
+    return [p / total for p in powered]
 
 
 def winner_probabilities(sigma: list[float], loading: list[float]) -> list[float]:
@@ -190,6 +220,11 @@ def bracket_range(sigma_pct: float) -> float:
     return min(BRACKET_LIMIT_PCT, math.ceil(limit * 10) / 10)
 
 
+def bracket_min_width(sigma_pct: float) -> float:
+    """The narrowest bracket on this stock, in % points (at least BRACKET_MIN_WIDTH_PCT)."""
+    return max(float(BRACKET_MIN_WIDTH_PCT), math.ceil(BRACKET_MIN_WIDTH_SIGMAS * sigma_pct * 1000) / 1000)
+
+
 @dataclass(frozen=True)
 class StockInput:
     symbol: str
@@ -214,14 +249,15 @@ def build_card(*, race_seed: int, duration: str, opens_ts: float, close_ts: floa
     loading = est.race_loadings(duration=duration, stocks=[s.history(duration) for s in stocks],
                                 market=[m.history(duration) for m in market or []])
     momentum = [est.momentum_pct(duration=duration, minutes=s.minutes, days=s.days) for s in stocks]
+    tick = [est.tick_pct(s.history(duration)) for s in stocks]
     return card_from_parameters(race_seed=race_seed, duration=duration, opens_ts=opens_ts, close_ts=close_ts,
                                 start_ts=start_ts, symbols=[s.symbol for s in stocks], sigma=sigma,
-                                loading=loading, margin=margin, momentum=momentum)
+                                loading=loading, margin=margin, momentum=momentum, tick=tick)
 
 
 def card_from_parameters(*, race_seed: int, duration: str, opens_ts: float, close_ts: float, start_ts: float,
                          symbols: list[str], sigma: list[float], loading: list[float], margin: float,
-                         momentum: list[float | None] | None = None) -> dict:
+                         momentum: list[float | None] | None = None, tick: list[float | None] | None = None) -> dict:
     """The card of a model given its parameters (σ in % over the race, loadings), with the house
     margin its odds keep."""
     n = len(symbols)
@@ -229,33 +265,52 @@ def card_from_parameters(*, race_seed: int, duration: str, opens_ts: float, clos
         "v": CARD_VERSION,
         "duration": duration,
         "margin": float(margin),
+        "seed": int(race_seed),  # of the podium simulation: the same race always gets the same paths
         "symbols": list(symbols),
         "opens": float(opens_ts),
         "close": float(close_ts),
         "starts": float(start_ts),
         "sigma": [round(s, 6) for s in sigma],
         "load": [round(a, 6) for a in loading],
-        "mix": [list(c) for c in MIXTURE[est.duration_class(duration)]],
-        "p": [round(p, 8) for p in winner_probabilities(sigma, loading)],
+        "mix": [list(c) for c in MIXTURE[duration]],
+        "p": [round(p, 8) for p in calibrated(winner_probabilities(sigma, loading), duration)],
         "podium": [round(e, 8) for e in podium_expected_accuracy(sigma, loading, race_seed)] if n >= 3 else [],
         "range": [bracket_range(s) for s in sigma],
+        "min_width": [bracket_min_width(s) for s in sigma],
         "momentum": [None if m is None else round(m, 4) for m in (momentum or [None] * n)],
+        "tick": [None if t is None else round(t, 8) for t in (tick or [None] * n)],
     }
 
 
 # --------------------------------------------------------------------------- quotes
 
 
+def _mixture_cdf(mix, sigma: float, x: float) -> float:
+    return sum(w * phi(x / (sigma * v)) for w, v in mix)
+
+
 def bracket_probability(card: dict, lane: int, low: float, high: float) -> float:
-    """P(low ≤ % change ≤ high) of the stock in ``lane`` under the card's model."""
+    """P(low ≤ % change ≤ high) of the stock in ``lane`` under the card's model.
+
+    Prices move in cents, so most % changes lie on a grid of one cent over the price (``tick``): a
+    share GRID_SHARE of the mass sits on the grid (each grid point takes the continuous mass within
+    half a step of it; the unchanged price, 0 %, is the one players notice), the rest (trades at
+    sub-penny prices) stays continuous.
+    """
     sigma = card["sigma"][lane]
     if sigma <= 0:
         return 1.0 if low <= 0.0 <= high else 0.0
-    total = 0.0
-    for w, v in card["mix"]:
-        scale = sigma * v
-        total += w * (phi(high / scale) - phi(low / scale))
-    return min(1.0, max(0.0, total))
+    mix = card["mix"]
+    continuous = _mixture_cdf(mix, sigma, high) - _mixture_cdf(mix, sigma, low)
+    tick = (card.get("tick") or [None] * (lane + 1))[lane]
+    if not tick:
+        return min(1.0, max(0.0, continuous))
+    # Grid points inside the bracket (a point within half of pct_change's last decimal counts as inside).
+    first = math.ceil((low - PCT_ROUNDING) / tick)
+    last = math.floor((high + PCT_ROUNDING) / tick)
+    grid = 0.0 if first > last else (_mixture_cdf(mix, sigma, (last + 0.5) * tick)
+                                     - _mixture_cdf(mix, sigma, (first - 0.5) * tick))
+    return min(1.0, max(0.0, GRID_SHARE * grid + (1.0 - GRID_SHARE) * continuous))
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,10 +339,10 @@ def max_bonus(kind: str) -> float:
 
 
 def raw_odds(expected_accuracy: float, kind: str, margin: float) -> float:
-    """Unrounded odds: (1 − margin) / (E · the largest bonuses); inf when E is 0."""
+    """Unrounded odds: (1 − margin)(1 − MODEL_RESERVE[kind]) / (E · the largest bonuses); inf when E is 0."""
     if expected_accuracy <= 0.0:
         return math.inf
-    return (1.0 - margin) / (expected_accuracy * max_bonus(kind))
+    return (1.0 - margin) * (1.0 - MODEL_RESERVE[kind]) / (expected_accuracy * max_bonus(kind))
 
 
 def round_odds(value: float, kind: str) -> Decimal:
@@ -331,7 +386,7 @@ def winner_odds(card: dict, lane: int) -> Decimal:
 def max_chance(card: dict, kind: str, max_probability: float) -> float:
     """The largest chance a bet of ``kind`` may have under the rules: at most ``max_probability``
     (BET_MAX_WIN_PROBABILITY), and low enough that its odds still pay back more than the stake."""
-    by_odds = (1.0 - card["margin"]) / (float(MIN_ODDS) * max_bonus(kind))
+    by_odds = (1.0 - card["margin"]) * (1.0 - MODEL_RESERVE[kind]) / (float(MIN_ODDS) * max_bonus(kind))
     return min(max_probability, by_odds)
 
 

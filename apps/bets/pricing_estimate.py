@@ -304,6 +304,13 @@ def race_loadings(*, duration: str, stocks: list, market: list | None = None) ->
     return out
 
 
+def tick_pct(history: Minutes | Days | None) -> float | None:
+    """One cent as a % of the stock's latest price: the step of its % changes (None when unknown)."""
+    if history is None or len(history.closes) == 0 or not history.closes[-1] > 0:
+        return None
+    return 1.0 / float(history.closes[-1])
+
+
 def momentum_pct(*, duration: str, minutes: Minutes | None, days: Days | None) -> float | None:
     """The stock's recent % change over one race length (shown to players; the model gives it no
     weight: docs/ECONOMY.md, "Momentum")."""

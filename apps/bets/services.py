@@ -129,6 +129,12 @@ def quote_bet(card: dict, spec: BetSpec, now_ts: float) -> pricing.Quote:
                 f"{_duration_words(card['duration'])} is all but impossible); you gave {spec.low_pct}% to "
                 f"{spec.high_pct}%.", code="bracket_out_of_range", status_code=400,
                 fields={"low_pct" if spec.low_pct < -limit else "high_pct": [f"Stay within ±{limit:g}%."]})
+        narrowest = card["min_width"][lane]
+        if spec.high_pct - spec.low_pct < Decimal(str(narrowest)):
+            message = (f"A bracket on {spec.symbol} in this race is at least {narrowest:g} points wide (half its "
+                       f"typical move over {_duration_words(card['duration'])}); widen it.")
+            raise errors.BetRefused(message, code="bracket_too_narrow", status_code=400,
+                                    fields={"high_pct": [message]})
         quote = pricing.quote(card, kind="bracket", lane=lane, low=float(spec.low_pct), high=float(spec.high_pct),
                               now_ts=now_ts, margin=card["margin"])
     elif spec.kind == Bet.Kind.WINNER:

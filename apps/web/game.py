@@ -14,6 +14,7 @@ from apps.bets.selectors import race_odds
 from apps.bets.throttles import bet_preflight
 from apps.core.observe import ClientInfo, observe_bet
 from apps.races.models import Race
+from apps.races.selectors import bet_breakdown, race_result
 
 
 class BetRefused(Exception):
@@ -39,6 +40,14 @@ def winner_odds(*, race: Race) -> dict[str, Decimal]:
     """The race's published winner odds per symbol; empty before betting opens (viewing a race
     never publishes them)."""
     return race_odds(race) or {}
+
+
+def attach_breakdowns(*, bets: list, race: Race) -> None:
+    """Give each settled bet of one race its ``breakdown``: the factors of its payout and how they
+    multiply (apps.races.selectors.bet_breakdown; the race's results read once)."""
+    result = race_result(race)
+    for bet in bets:
+        bet.breakdown = bet_breakdown(bet, result) if result is not None else None
 
 
 def bet_preview(*, race: Race, args: dict) -> Preview:

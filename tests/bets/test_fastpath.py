@@ -98,6 +98,12 @@ def test_accepted_bets_are_the_same(client, settings, _count_fast_answers, body)
     ({"kind": "winner", "stake": "lots", "symbol": "AAPL"}, None, 400, "invalid"),
     ({"kind": "winner", "stake": 100, "symbol": "AAPL"}, 40, 409, "insufficient_points"),
     ({"kind": "winner", "stake": 501, "symbol": "AAPL"}, 5000, 400, None),  # over the per-race cap at once
+    # The pricing rules (the race has no history: every stock moves about 0.13 % in 5 minutes).
+    ({"kind": "bracket", "stake": 5, "symbol": "AAPL", "low_pct": -1.0, "high_pct": 1.0}, None, 422, "near_certain"),
+    ({"kind": "bracket", "stake": 5, "symbol": "AAPL", "low_pct": -0.2, "high_pct": 5.0}, None, 400,
+     "bracket_out_of_range"),
+    ({"kind": "bracket", "stake": 5, "symbol": "AAPL", "low_pct": 0.0, "high_pct": 0.05}, None, 400,
+     "bracket_too_narrow"),
 ])
 def test_refusals_are_the_same(client, settings, body, balance, status, code):
     race = BetsRaceFactory()
@@ -138,6 +144,27 @@ def test_unknown_and_closed_races_are_refused_the_same(client):
     race = BetsRaceFactory(state=Race.State.SCHEDULED, starts_in=timedelta(hours=2))
     (fs, _, fb), (ds, _, db_) = _both(client, race.pk, {"kind": "winner", "stake": 5, "symbol": "AAPL"})
     assert fs == ds == 409 and fb["error"]["code"] == db_["error"]["code"] == "race_not_open"
+
+
+def test_a_bet_inside_the_close_window_is_refused_the_same(client, settings):
+    """Betting closes BET_CLOSE_BEFORE_START_SECONDS before the start (the race starts in 5 minutes)."""
+    race = BetsRaceFactory()
+    race_odds_publish(race_id=race.pk)
+    settings.BET_CLOSE_BEFORE_START_SECONDS = 360
+    (fs, _, fb), (ds, _, db_) = _both(client, race.pk, {"kind": "winner", "stake": 5, "symbol": "AAPL"})
+    assert fs == ds == 409 and fb == db_
+    assert fb["error"]["code"] == "betting_closed" and "before the start" in fb["error"]["message"]
+    assert Bet.objects.filter(race=race).count() == 0
+
+
+def test_a_near_certain_winner_is_refused_the_same(client, settings):
+    race = BetsRaceFactory()
+    race_odds_publish(race_id=race.pk)
+    settings.BET_MAX_WIN_PROBABILITY = 0.2  # every stock of this race has a 25 % chance
+    (fs, _, fb), (ds, _, db_) = _both(client, race.pk, {"kind": "winner", "stake": 5, "symbol": "AAPL"})
+    assert fs == ds == 422 and fb == db_
+    assert fb["error"]["code"] == "near_certain" and "almost certain" in fb["error"]["message"]
+    assert Bet.objects.filter(race=race).count() == 0
 
 
 def test_rate_limit_gives_the_same_429_and_retry_after(client, settings):

@@ -28,6 +28,8 @@ def _symbols(race: Race) -> list[str]:
 def _context(request, race: Race, **extra) -> dict:
     bets = race_player_bets(race=race, user=request.user)
     settled = race.state == Race.State.COMPLETED
+    if settled:
+        game.attach_breakdowns(bets=bets, race=race)
     board = race_leaderboard(race=race) if settled else []
     context = {
         "race": race, "entries": race.entries.all(), "my_bets": bets,
