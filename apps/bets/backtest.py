@@ -444,11 +444,11 @@ def _clustered_mean(values: dict[str, list[float]]) -> tuple[float, float, int]:
     return mean, math.sqrt(var), n
 
 
-def decile_table(rows: list[tuple[str, float, float]], bins: int = 10) -> list[dict]:
+def decile_table(rows: list[tuple[str, float, float]], bins: int = 10, z: float = 1.96) -> list[dict]:
     """Calibration by decile of predicted probability. ``rows``: (day, predicted, observed 0/1).
 
-    Each decile reports the mean prediction, the observed rate and a 95 % interval of the gap
-    (observed − predicted), clustered by day; ``ok`` when the interval contains 0.
+    Each decile reports the mean prediction, the observed rate and an interval of the gap
+    (observed − predicted), clustered by day (95 % with the default ``z``); ``ok`` when it contains 0.
     """
     rows = sorted(rows, key=lambda r: r[1])
     out = []
@@ -462,13 +462,16 @@ def decile_table(rows: list[tuple[str, float, float]], bins: int = 10) -> list[d
         gap, se, n = _clustered_mean(gaps)
         predicted = sum(p for _, p, _ in part) / n
         out.append({"decile": b + 1, "predicted": predicted, "observed": predicted + gap, "n": n,
-                    "gap_low": gap - 1.96 * se, "gap_high": gap + 1.96 * se,
-                    "ok": gap - 1.96 * se <= 0.0 <= gap + 1.96 * se})
+                    "gap_low": gap - z * se, "gap_high": gap + z * se, "ok": gap - z * se <= 0.0 <= gap + z * se})
     return out
 
 
-def calibration(races: list[Race], *, seed: int = 0, brackets_per_stock: int = 3) -> dict[str, list[dict]]:
-    """Winner probabilities and bracket chances against what happened, by decile."""
+def calibration(races: list[Race], *, seed: int = 0, brackets_per_stock: int = 3,
+                z: float = 1.96) -> dict[str, list[dict]]:
+    """Winner probabilities and bracket chances against what happened, by decile.
+
+    The brackets are drawn around each stock the way players draw them: centred anywhere within its
+    spread, from the narrowest allowed to three σ wide."""
     rng = random.Random(seed)
     winner, bracket = [], []
     for race in races:
@@ -483,4 +486,4 @@ def calibration(races: list[Race], *, seed: int = 0, brackets_per_stock: int = 3
                 low, high = round(centre - width / 2, 3), round(centre + width / 2, 3)
                 p = pricing.bracket_probability(card, lane, low, high)
                 bracket.append((race.day, p, 1.0 if low <= race.pct[symbol] <= high else 0.0))
-    return {"winner": decile_table(winner), "bracket": decile_table(bracket)}
+    return {"winner": decile_table(winner, z=z), "bracket": decile_table(bracket, z=z)}
