@@ -134,8 +134,8 @@ async def _race_room(scope, receive, send, race_id: int) -> None:
     viewer = hub.new_viewer(stream.as_websocket)
     viewer.direct, viewer.send_prepared, viewer.probe = None, None, stream.probe  # the ordered path only
     channel = keys.race_channel(race_id)
-    await hub.join(channel, viewer, "race")  # subscribed first: nothing published from now on is missed
-    try:
+    try:  # leave() also when the join fails (Redis away): the room must not keep a dead viewer
+        await hub.join(channel, viewer, "race")  # subscribed first: nothing published from now on is missed
         after = _last_event_id(scope)
         if after is None:
             text, seq = await race_snapshot(hub, await cached_room_state(hub, race_id))
@@ -163,8 +163,8 @@ async def _me(scope, receive, send) -> None:
     viewer = hub.new_viewer(stream.as_websocket)
     viewer.direct, viewer.send_prepared, viewer.probe = None, None, stream.probe
     channel = keys.user_channel(user_id)
-    await hub.join(channel, viewer, "me")  # subscribed first: nothing published from now on is missed
     try:
+        await hub.join(channel, viewer, "me")  # subscribed first: nothing published from now on is missed
         await stream.write(orjson.dumps({"type": "hello", "user": user_id}).decode())
         if (after := _last_event_id(scope)) is not None:
             for raw in await hub.redis.lrange(keys.USER_RECENT.format(user_id), 0, -1):
@@ -192,8 +192,8 @@ async def _quotes(scope, receive, send) -> None:
     quote_hub = get_quote_hub()
     stream = _Stream(send)
     await stream.start()
-    await quote_hub.watch(stream, wanted)
     try:
+        await quote_hub.watch(stream, wanted)
         await stream.write(orjson.dumps({"type": "subscribed", "symbols": sorted(wanted),
                                          "unknown": [s for s in symbols if s not in listed]}).decode())
         if wanted:
