@@ -2,22 +2,12 @@
 change goes through the services, where the points move with the ledger)."""
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.trading.models import Fill, Order, PortfolioSnapshot, Position
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Order)
-class OrderAdmin(ReadOnly):
+class OrderAdmin(ReadOnlyAdmin):
     list_display = ("id", "user", "symbol", "side", "type", "quantity", "limit_price", "stop_price", "status",
                     "source", "created_at")
     list_filter = ("status", "type", "side", "source", "time_in_force")
@@ -26,7 +16,7 @@ class OrderAdmin(ReadOnly):
 
 
 @admin.register(Fill)
-class FillAdmin(ReadOnly):
+class FillAdmin(ReadOnlyAdmin):
     list_display = ("id", "order_id", "user", "symbol", "side", "quantity", "price", "cash", "fee", "realized_pnl",
                     "shortfall", "created_at")
     list_filter = ("side", "order_type")
@@ -35,14 +25,14 @@ class FillAdmin(ReadOnly):
 
 
 @admin.register(Position)
-class PositionAdmin(ReadOnly):
+class PositionAdmin(ReadOnlyAdmin):
     list_display = ("user", "symbol", "quantity", "avg_cost", "realized_pnl", "collateral", "updated_at")
     search_fields = ("symbol", "user__username")
     list_select_related = ("user",)
 
 
 @admin.register(PortfolioSnapshot)
-class SnapshotAdmin(ReadOnly):
+class SnapshotAdmin(ReadOnlyAdmin):
     list_display = ("user", "session", "cash", "market_value", "unrealized_pnl", "realized_pnl", "fees_paid")
     list_filter = ("session",)
     search_fields = ("user__username",)
