@@ -58,7 +58,8 @@ class Executor:
         self.thread: threading.Thread | None = None
         self.stopping = threading.Event()
         self.idle = threading.Event()
-        self.gap_seen: datetime | None = None
+        # Gaps detected before this are not locked again (at start: those older than a lock).
+        self.gap_seen = datetime.now(timezone.utc) - timedelta(seconds=settings.TRADE_LOCK_SECONDS)
         self.last_sync = 0.0
         self.last_gap_check = 0.0
         self.synced_at: datetime | None = None
@@ -94,7 +95,6 @@ class Executor:
             self.periodic()
 
     def startup(self) -> None:
-        self.gap_seen = datetime.now(timezone.utc) - timedelta(seconds=settings.TRADE_LOCK_SECONDS)
         for attempt in range(30):
             try:
                 self.synced_at = datetime.now(timezone.utc)
@@ -117,6 +117,10 @@ class Executor:
             except Exception:  # noqa: BLE001 - they are back in the index at the next sync
                 log.exception("trading: %d stops not marked triggered", len(triggers))
                 _reset_db()
+        if fills or buy_ins:
+            # A gap recorded a moment ago (the worker's own restart, say) locks its symbols before
+            # anything fills at the first prices after it.
+            self._check_gaps(min_interval=0.2)
         states: dict = {}
         for kind, items, run in (("f", fills, resting_fill), ("b", buy_ins, short_buy_in)):
             for symbol, item_id in items:
@@ -137,15 +141,20 @@ class Executor:
                     with self.guard:
                         self.inflight.discard((kind, item_id))
 
-    def periodic(self) -> None:
+    def _check_gaps(self, *, min_interval: float) -> None:
         now = time.monotonic()
-        if now - self.last_gap_check >= GAP_CHECK_SECONDS:
-            self.last_gap_check = now
-            try:
-                self.lock_gaps()
-            except Exception:  # noqa: BLE001
-                log.exception("trading: could not check the data gaps")
-                _reset_db()
+        if now - self.last_gap_check < min_interval:
+            return
+        self.last_gap_check = now
+        try:
+            self.lock_gaps()
+        except Exception:  # noqa: BLE001
+            log.exception("trading: could not check the data gaps")
+            _reset_db()
+
+    def periodic(self) -> None:
+        self._check_gaps(min_interval=GAP_CHECK_SECONDS)
+        now = time.monotonic()
         if now - self.last_sync >= SYNC_SECONDS:
             self.last_sync = now
             try:

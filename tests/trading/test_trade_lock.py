@@ -82,3 +82,25 @@ def test_a_disconnected_feed_refuses_orders_as_stale(trader_client, redis_client
     redis_client.hset(FEED_KEY, "connected", 0)
     status, body = order(trader_client, symbol="TRDA", side="buy", type="market", quantity="1")
     assert status == 409 and body["error"]["code"] == "quote_stale"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nothing_fills_at_the_first_prices_after_a_gap(trader_client, hook, settings, redis_client):
+    """The worker restarts: a gap is recorded just before the first batch after it. A stop that
+    batch triggers waits for the gap's lock instead of filling at once."""
+    from apps.trading.models import Order
+
+    settings.TRADE_FEE_BPS = 0
+    quote("TRDA", 100.0, bid=100.0, ask=100.0)
+    order(trader_client, symbol="TRDA", side="buy", type="market", quantity="1")
+    _, stop = order(trader_client, symbol="TRDA", side="sell", type="stop", quantity="1", stop_price="95")
+    hook([quote("TRDA", 94.0, bid=94.0, ask=94.0)])  # triggered
+    now = redis_now()
+    DataGap.objects.create(start=now - timedelta(seconds=20), end=now, reason="disconnect")
+    hook.executor.real.last_gap_check = 0
+    hook([quote("TRDA", 93.0, bid=93.0, ask=93.0)])  # would fill; the gap's lock comes first
+    assert Order.objects.get(pk=stop["id"]).status == "triggered"
+    assert market_state("TRDA").lock["reason"] == LockReason.GAP
+    redis_client.delete(LOCK_KEY.format("TRDA"))
+    hook([quote("TRDA", 92.0, bid=92.0, ask=92.0)])
+    assert Order.objects.get(pk=stop["id"]).status == "filled"
