@@ -115,20 +115,23 @@ def short_set(client, *, position_id: int, symbol: str, buy_in_price: Decimal | 
 # --------------------------------------------------------------------------- the batch check
 
 # ARGV: per-batch limit, the index key prefix, the lock key prefix, the dirty-set key, then
-# (symbol, last, bid, ask) for each symbol of the batch worth examining: the caller's copy of
-# its nearest trigger prices says this quote reaches one (or it has no copy yet). Every other
-# symbol is not even sent, which is what keeps a batch cheap however many orders rest
-# (bench/trading_triggers.py). The dirty set names symbols orders were added to since the last
-# check: their copies may be out of date, so fresh ones come back ("D"), and the caller checks
-# again the symbols of its batch they now reach (Checker.check).
+# (symbol, last, bid, ask, sides) for each symbol of the batch worth examining: the caller's copy
+# of its nearest trigger prices says this quote reaches one (or it has no copy yet). ``sides`` has
+# one character per side, in SIDES order (buy limits, sell limits, buy stops, sell stops, buy-ins,
+# triggered stops): 1 = examine it, 0 = not reached. Every other symbol is not even sent, and an
+# examined symbol costs only the sides it reaches: that is what keeps a batch cheap however many
+# orders rest (bench/trading_triggers.py). The dirty set names symbols orders were added to since
+# the last check: their copies may be out of date, so fresh ones come back ("D"), and the caller
+# checks again the symbols of its batch they now reach (Checker.check).
 #
 # An examined symbol: stops trigger on the last trade even while it is locked (they are taken out
 # of the stop sets and returned once); nothing fills while it is locked: triggered stops, crossed
-# limits and buy-ins are returned only for unlocked symbols, every batch until dealt with. Its
-# nearest trigger prices are returned after it ("B").
+# limits and buy-ins are returned only for unlocked symbols, every batch until dealt with.
 # Returns a flat list of (symbol, code, member): code t = a stop triggered, f = fill candidate,
-# b = buy-in candidate, B/D = nearest prices "highest buy limit,lowest sell limit,lowest buy
-# stop,highest sell stop,lowest buy-in,triggered count" (empty: none).
+# b = buy-in candidate, B/D = the nearest prices of the examined sides (B) or all sides (D),
+# comma-separated in SIDES order: a price, empty (nothing rests there) or ~ (not examined:
+# unchanged); the last is the triggered count.
+SIDES = (BUY_LIMITS, SELL_LIMITS, BUY_STOPS, SELL_STOPS, BUY_INS, TRIGGERED)
 CHECK_LUA = """
 local limit = tonumber(ARGV[1])
 local prefix, lock_prefix, dirty_key = ARGV[2], ARGV[3], ARGV[4]
@@ -142,49 +145,59 @@ local function edge(key, highest)
   if #r == 0 then return '' end
   return r[2]
 end
-local function bounds(sym, code)
-  local p = prefix .. sym .. ':'
-  out[n + 1] = sym; out[n + 2] = code
-  out[n + 3] = edge(p .. 'bl', true) .. ',' .. edge(p .. 'sl', false) .. ',' .. edge(p .. 'bs', false) .. ',' ..
-               edge(p .. 'ss', true) .. ',' .. edge(p .. 'bi', false) .. ',' .. redis.call('SCARD', p .. 'tm')
-  n = n + 3
+local function put(sym, code, member)
+  out[n + 1] = sym; out[n + 2] = code; out[n + 3] = member; n = n + 3
 end
-for i = 5, #ARGV, 4 do
-  local sym, last, bid, ask = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  do  -- every symbol sent is examined
-    dirty[sym] = nil
-    local p = prefix .. sym .. ':'
+-- the nearest prices of the sides marked 1 in mask (~ for the others)
+local function bounds(sym, code, mask)
+  local p = prefix .. sym .. ':'
+  local parts = {'~', '~', '~', '~', '~', '~'}
+  local keys = {{'bl', true}, {'sl', false}, {'bs', false}, {'ss', true}, {'bi', false}}
+  for k = 1, 5 do
+    if string.sub(mask, k, k) == '1' then parts[k] = edge(p .. keys[k][1], keys[k][2]) end
+  end
+  if string.sub(mask, 6, 6) == '1' then parts[6] = tostring(redis.call('SCARD', p .. 'tm')) end
+  put(sym, code, table.concat(parts, ','))
+end
+for i = 5, #ARGV, 5 do
+  local sym, last, bid, ask, mask = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  if dirty[sym] then mask = '111111'; dirty[sym] = nil end
+  local p = prefix .. sym .. ':'
+  local function side(k) return string.sub(mask, k, k) == '1' end
+  if side(3) then
     local up = redis.call('ZRANGEBYSCORE', p .. 'bs', '-inf', last, 'LIMIT', 0, limit)
     if #up > 0 then
       redis.call('ZREM', p .. 'bs', unpack(up))
-      for _, m in ipairs(up) do out[n + 1] = sym; out[n + 2] = 't'; out[n + 3] = m; n = n + 3 end
+      for _, m in ipairs(up) do put(sym, 't', m) end
     end
+  end
+  if side(4) then
     local down = redis.call('ZRANGEBYSCORE', p .. 'ss', last, '+inf', 'LIMIT', 0, limit)
     if #down > 0 then
       redis.call('ZREM', p .. 'ss', unpack(down))
-      for _, m in ipairs(down) do out[n + 1] = sym; out[n + 2] = 't'; out[n + 3] = m; n = n + 3 end
+      for _, m in ipairs(down) do put(sym, 't', m) end
     end
-    if redis.call('EXISTS', lock_prefix .. sym) == 0 then
-      local found = {
-        redis.call('SRANDMEMBER', p .. 'tm', limit),
-        redis.call('ZRANGEBYSCORE', p .. 'bl', ask, '+inf', 'LIMIT', 0, limit),
-        redis.call('ZRANGEBYSCORE', p .. 'sl', '-inf', bid, 'LIMIT', 0, limit),
-      }
-      for _, members in ipairs(found) do
-        for _, m in ipairs(members) do out[n + 1] = sym; out[n + 2] = 'f'; out[n + 3] = m; n = n + 3 end
-      end
-      for _, m in ipairs(redis.call('ZRANGEBYSCORE', p .. 'bi', '-inf', last, 'LIMIT', 0, limit)) do
-        out[n + 1] = sym; out[n + 2] = 'b'; out[n + 3] = m; n = n + 3
-      end
-    end
-    bounds(sym, 'B')
   end
+  if (side(1) or side(2) or side(5) or side(6)) and redis.call('EXISTS', lock_prefix .. sym) == 0 then
+    if side(6) then for _, m in ipairs(redis.call('SRANDMEMBER', p .. 'tm', limit)) do put(sym, 'f', m) end end
+    if side(1) then
+      for _, m in ipairs(redis.call('ZRANGEBYSCORE', p .. 'bl', ask, '+inf', 'LIMIT', 0, limit)) do put(sym, 'f', m) end
+    end
+    if side(2) then
+      for _, m in ipairs(redis.call('ZRANGEBYSCORE', p .. 'sl', '-inf', bid, 'LIMIT', 0, limit)) do put(sym, 'f', m) end
+    end
+    if side(5) then
+      for _, m in ipairs(redis.call('ZRANGEBYSCORE', p .. 'bi', '-inf', last, 'LIMIT', 0, limit)) do put(sym, 'b', m) end
+    end
+  end
+  bounds(sym, 'B', mask)
 end
-for sym in pairs(dirty) do bounds(sym, 'D') end
+for sym in pairs(dirty) do bounds(sym, 'D', '111111') end
 return out
 """
 CHECK_SHA = hashlib.sha1(CHECK_LUA.encode()).hexdigest()
 _NONE = float("nan")
+_ALL = "111111"
 
 
 @dataclass
@@ -201,29 +214,36 @@ class Checker:
     """The batch check, with this process's copy of each symbol's nearest trigger prices.
 
     A copy can only be too loose, never too tight: orders added anywhere mark their symbol dirty
-    (the script then sends a fresh copy), and orders removed leave the old, nearer price, which
-    at worst gets the symbol examined once more and its copy refreshed.
+    (the script then sends a fresh copy of every side), and orders removed leave the old, nearer
+    price, which at worst gets that side examined once more and its copy refreshed.
     """
 
     def __init__(self):
-        self.bounds: dict[str, tuple[float, float, float, float, float, int]] = {}
+        self.bounds: dict[str, list] = {}
 
-    def _reaches(self, symbol: str, last: float, bid: float, ask: float) -> bool:
+    def _sides(self, symbol: str, last: float, bid: float, ask: float) -> str:
+        """Which sides this quote reaches ("000000": none), by the copy; all without a copy."""
         b = self.bounds.get(symbol)
-        # NaN compares false: a side with nothing resting never flags the symbol.
-        return b is None or b[5] > 0 or ask <= b[0] or bid >= b[1] or last >= b[2] or last <= b[3] or last >= b[4]
+        if b is None:
+            return _ALL
+        # NaN compares false: a side with nothing resting is never reached.
+        return "".join(("1" if ask <= b[0] else "0", "1" if bid >= b[1] else "0", "1" if last >= b[2] else "0",
+                        "1" if last <= b[3] else "0", "1" if last >= b[4] else "0", "1" if b[5] > 0 else "0"))
 
     def args(self, quotes, only: set[str] | None = None) -> list:
         """The script's ARGV for a batch (apps.market.quotes.Quote; bid/ask may be None): the
-        symbols worth examining, or those of ``only``."""
+        symbols worth examining with the sides to examine, or every side of those of ``only``."""
         args: list = [PER_BATCH, PREFIX, LOCK_PREFIX, DIRTY_KEY]
-        reaches = self._reaches
         for q in quotes:
             last = q.price
             bid = last if q.bid is None else q.bid
             ask = last if q.ask is None else q.ask
-            if (q.symbol in only) if only is not None else reaches(q.symbol, last, bid, ask):
-                args += (q.symbol, last, bid, ask)
+            if only is not None:
+                sides = _ALL if q.symbol in only else "000000"
+            else:
+                sides = self._sides(q.symbol, last, bid, ask)
+            if sides != "000000":
+                args += (q.symbol, last, bid, ask, sides)
         return args
 
     def parse(self, flat: list) -> tuple[Candidates, set[str]]:
@@ -239,8 +259,14 @@ class Checker:
             elif code == "b":
                 found.buy_ins.append((symbol, int(member)))
             else:
-                *prices, triggered = member.split(",")
-                self.bounds[symbol] = (*(float(x) if x else _NONE for x in prices), int(triggered))
+                parts = member.split(",")
+                copy = self.bounds.get(symbol) or [_NONE] * 5 + [0]
+                for k, part in enumerate(parts[:5]):
+                    if part != "~":
+                        copy[k] = float(part) if part else _NONE
+                if parts[5] != "~":
+                    copy[5] = int(parts[5])
+                self.bounds[symbol] = copy
                 if code == "D":
                     refreshed.add(symbol)
         return found, refreshed
@@ -251,7 +277,8 @@ class Checker:
         for q in quotes:
             if q.symbol in refreshed:
                 last = q.price
-                if self._reaches(q.symbol, last, last if q.bid is None else q.bid, last if q.ask is None else q.ask):
+                if self._sides(q.symbol, last, last if q.bid is None else q.bid,
+                               last if q.ask is None else q.ask) != "000000":
                     out.add(q.symbol)
         return out
 
