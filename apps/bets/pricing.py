@@ -12,8 +12,10 @@ scale drawn from a small mixture that gives the marginals the fat tails and shar
 data (docs/ECONOMY.md, "Momentum"). V scales every stock alike, so it never changes the order:
 
 - **winner**: P(stock i finishes first), a two-dimensional Gauss–Hermite integral over (Z, ε_i)
-  of Π_{j≠i} Φ(...) (closed form up to quadrature);
-- **bracket**: P(low ≤ X_i ≤ high) = Σ_k w_k [Φ(high / (σ_i v_k)) − Φ(low / (σ_i v_k))], exact;
+  of Π_{j≠i} Φ(...) (closed form up to quadrature), full-day chances tempered as fitted
+  (``calibrated``);
+- **bracket**: P(low ≤ X_i ≤ high) from the mixture's normal CDFs, exact, with most of the mass on
+  the one-cent grid prices move on (``bracket_probability``);
 - **podium**: the expected accuracy (apps.races.scoring.accuracy: exact order and partial
   credit) of every pick, from a Monte Carlo simulation of the top three with a per-race seed, so
   the same race always gets the same prices.
@@ -26,13 +28,13 @@ Python (a few ``math.erf`` for a bracket, one list index for a podium).
 **The odds.** For a bet whose expected accuracy under the model is E (the chance of a winner or
 bracket bet; exact order plus partial credit for a podium):
 
-    odds = (1 − margin) / (E · TIMING_MAX · PARTICIPANTS_MAX · STREAK_MAX[kind])
+    odds = (1 − margin) · (1 − MODEL_RESERVE[kind]) / (E · TIMING_MAX · PARTICIPANTS_MAX · STREAK_MAX[kind])
 
 rounded down to the cent: the same for every player and every moment, published once. The
 factors the brief asks for (earlier bets, larger races, streaks pay a little more) multiply the
 payout at settlement, and the odds already pay for their largest values: whatever the timing,
 the field and the streak, the model's expected payout of every bet is at most
-(1 − margin) × stake, and ``potential_payout`` (stake × odds × the bet's own early-bet factor ×
+(1 − margin) × stake (less the reserve against the model's own error), and ``potential_payout`` (stake × odds × the bet's own early-bet factor ×
 the largest participants and streak factors) is a true maximum.
 """
 from __future__ import annotations

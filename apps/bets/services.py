@@ -163,7 +163,8 @@ def _near_certain(card: dict, spec: BetSpec, quote: pricing.Quote) -> errors.Bet
     if spec.kind == Bet.Kind.BRACKET:
         lane = _lane(card, spec.symbol)
         centre = (float(spec.low_pct) + float(spec.high_pct)) / 2
-        half = pricing.widest_bracket_around(card, lane, pricing.max_chance(card, "bracket", settings.BET_MAX_WIN_PROBABILITY) * 0.98, centre)
+        allowed = pricing.max_chance(card, "bracket", settings.BET_MAX_WIN_PROBABILITY) * 0.98
+        half = pricing.widest_bracket_around(card, lane, allowed, centre)
         message = (f"This bracket is almost certain (the model gives it {chance}); narrow it, for example to "
                    f"{centre - half:.2f}% … {centre + half:.2f}%.")
         return errors.BetRefused(message, code="near_certain", status_code=422,
