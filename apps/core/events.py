@@ -4,6 +4,7 @@ Other apps call these from their services (publish after commit, STYLE.md habit 
 
     race_event_on_commit(race.id, "started", {"starts_at": ..., "entries": [...]})
     user_event_on_commit(user.id, {"type": "bet_confirmed", "bet": {...}})
+    channel_event_on_commit(channel=..., event_type="trade", subject={"market": 7}, payload={...})
 
 The JSON shapes viewers receive are documented in docs/ARCHITECTURE-live.md.
 """
@@ -99,14 +100,28 @@ def _user_event_call(user_id: int, payload: dict) -> tuple[list[str], list]:
             [body[:-1] + ',"at":', "}", USER_RECENT_COUNT, USER_RECENT_SECONDS, USER_SEQ_TTL_SECONDS])
 
 
+def _room_message(event_type: str, subject: dict, payload: dict) -> tuple[str, str]:
+    """The JSON of a room event around its Redis time: {"type", **subject, "at", "data"}."""
+    head = dumps({"type": event_type, **subject})[:-1] + ',"at":'
+    return head, ',"data":' + dumps(payload) + "}"
+
+
 def race_event_publish(*, race_id: int, event_type: str, payload: dict) -> str:
     """Publish one room event now (prefer ``race_event_on_commit`` from services); returns the JSON."""
     _check_type(event_type)
     race_id = int(race_id)
-    head = dumps({"type": event_type, "race": race_id})[:-1] + ',"at":'
-    tail = ',"data":' + dumps(payload) + "}"
+    head, tail = _room_message(event_type, {"race": race_id}, payload)
     return _publish([keys.race_channel(race_id), keys.RACE_EVENTS.format(race_id)], head, tail,
                     event_type, RACE_EVENTS_TTL_SECONDS)
+
+
+def channel_event_publish(*, channel: str, event_type: str, subject: dict, payload: dict) -> str:
+    """Publish one event now on the pub/sub channel ``channel``, shaped like a room event:
+    ``{"type": event_type, **subject, "at": <Redis time>, "data": payload}`` (``subject`` names
+    what it is about, e.g. ``{"market": 7}``). Prefer ``channel_event_on_commit``; returns the JSON."""
+    _check_type(event_type)
+    head, tail = _room_message(event_type, subject, payload)
+    return _publish([channel], head, tail)
 
 
 def user_event_publish(*, user_id: int, payload: dict) -> str:
@@ -214,6 +229,14 @@ def race_event_on_commit(race_id: int, event_type: str, payload: dict) -> None:
     _check_type(event_type)  # a programming error is raised now, inside the caller's request
     transaction.on_commit(lambda: _safely(race_event_publish, race_id=race_id, event_type=event_type,
                                           payload=payload))
+
+
+def channel_event_on_commit(*, channel: str, event_type: str, subject: dict, payload: dict) -> None:
+    """``channel_event_publish`` once the current transaction commits (at once outside one); a
+    Redis error then is logged, never raised. An invalid type is raised now, in the caller."""
+    _check_type(event_type)
+    transaction.on_commit(lambda: _safely(channel_event_publish, channel=channel, event_type=event_type,
+                                          subject=subject, payload=payload))
 
 
 def user_event_on_commit(user_id: int, payload: dict, *, background: bool = False) -> None:

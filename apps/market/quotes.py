@@ -46,7 +46,9 @@ def write_quote(pipe: redis.client.Pipeline, quote: Quote) -> None:
     pipe.publish(QUOTE_CHANNEL.format(quote.symbol), orjson.dumps(quote.as_dict()))
 
 
-def _parse(symbol: str, raw: dict) -> Quote | None:
+def quote_from_hash(symbol: str, raw: dict) -> Quote | None:
+    """The Quote a ``quote:{SYMBOL}`` hash holds (as HGETALL returns it), None when it has no price.
+    A corrupt field raises TypeError or ValueError; readers decide what that means."""
     if not raw or not raw.get("price"):
         return None
     opt = lambda v: float(v) if v not in (None, "") else None  # noqa: E731
@@ -62,7 +64,7 @@ def read_quotes(client: redis.Redis, symbols: list[str]) -> dict[str, Quote]:
         pipe.hgetall(QUOTE_KEY.format(symbol))
     out = {}
     for symbol, raw in zip(symbols, pipe.execute()):
-        quote = _parse(symbol, raw)
+        quote = quote_from_hash(symbol, raw)
         if quote is not None:
             out[symbol] = quote
     return out
@@ -95,7 +97,7 @@ def read_quotes_at(client: redis.Redis, symbols: list[str]) -> tuple[dict[str, Q
     out = {}
     for symbol, flat in zip(symbols, hashes):
         try:
-            quote = _parse(symbol, dict(zip(flat[::2], flat[1::2])))
+            quote = quote_from_hash(symbol, dict(zip(flat[::2], flat[1::2])))
         except (TypeError, ValueError):
             quote = None  # a corrupt hash reads as "no quote" rather than failing the request
         if quote is not None:

@@ -1,7 +1,7 @@
 """Market events to WebSocket viewers, after the transaction commits.
 
-One pub/sub channel per market (apps.core.live_keys.MARKET_CHANNEL), published the way
-apps.core.events publishes race rooms (one script call: Redis time spliced in, then PUBLISH),
+One pub/sub channel per market (apps.core.live_keys.MARKET_CHANNEL), published by
+apps.core.events' ``channel_event_on_commit`` (one script call: Redis time spliced in, then PUBLISH),
 so a market event reads like a room event:
 
     {"type": "trade", "market": 7, "at": 1767225600.123456,
@@ -14,11 +14,9 @@ on /ws/me/, and paid players a ``market_payout``.
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
 
-from apps.core import events as core_events
 from apps.core import live_keys as keys
-from apps.core.events import dumps, user_event_on_commit
+from apps.core.events import channel_event_on_commit, channel_event_publish, user_event_on_commit
 from apps.markets.amm.numeric import text
 from apps.markets.state import module_of
 
@@ -31,16 +29,13 @@ def market_channel(market_id: int) -> str:
 
 def market_event_publish(*, market_id: int, event_type: str, payload: dict) -> str:
     """Publish one market event now (prefer ``market_event_on_commit``); returns the JSON."""
-    core_events._check_type(event_type)
-    head = dumps({"type": event_type, "market": int(market_id)})[:-1] + ',"at":'
-    tail = ',"data":' + dumps(payload) + "}"
-    return core_events._publish([market_channel(market_id)], head, tail)
+    return channel_event_publish(channel=market_channel(market_id), event_type=event_type,
+                                 subject={"market": int(market_id)}, payload=payload)
 
 
 def market_event_on_commit(market_id: int, event_type: str, payload: dict) -> None:
-    core_events._check_type(event_type)
-    transaction.on_commit(lambda: core_events._safely(market_event_publish, market_id=market_id,
-                                                      event_type=event_type, payload=payload))
+    channel_event_on_commit(channel=market_channel(market_id), event_type=event_type,
+                            subject={"market": int(market_id)}, payload=payload)
 
 
 def trade_summary(trade) -> dict:

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from django.conf import settings
 
 from apps.core.redis import get_redis
-from apps.market.quotes import FEED_KEY, QUOTE_KEY, Quote, _parse
+from apps.market.quotes import FEED_KEY, QUOTE_KEY, Quote, quote_from_hash
 from apps.trading.rules import OrderRefused, QuoteView, quote_view
 
 LOCK_KEY = "trd:lock:{}"
@@ -69,7 +69,7 @@ def market_state(symbol: str, client=None, *, count_order_of: int | None = None)
         pipe.expire(key, 120)
     raw, lock, connected, (seconds, micros), *counted = pipe.execute()
     try:
-        quote = _parse(symbol, raw)
+        quote = quote_from_hash(symbol, raw)
     except (TypeError, ValueError):
         quote = None
     return MarketState(symbol=symbol, quote=quote, lock=_lock(lock), now=int(seconds) + int(micros) / 1e6,

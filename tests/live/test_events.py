@@ -55,3 +55,24 @@ def test_reserved_or_malformed_types_are_refused(bad):
         race_event_on_commit(1, bad, {})
     with pytest.raises(ValueError):
         user_event_on_commit(1, {"type": bad})
+
+
+def test_an_event_on_a_named_channel_is_published_after_commit_in_the_room_shape(redis_client, db,
+                                                                                  django_capture_on_commit_callbacks):
+    from apps.core.events import channel_event_on_commit
+
+    channel = "t-test:named-channel"
+    pubsub = _listen(redis_client, channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        channel_event_on_commit(channel=channel, event_type="trade", subject={"market": 9}, payload={"seq": 4})
+        assert _next(pubsub) is None  # nothing before the commit
+    event = _next(pubsub)
+    assert event["type"] == "trade" and event["market"] == 9 and event["data"] == {"seq": 4}
+    assert isinstance(event["at"], float)
+    with pytest.raises(ValueError):
+        channel_event_on_commit(channel=channel, event_type="frame", subject={}, payload={})
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            channel_event_on_commit(channel=channel, event_type="trade", subject={"market": 9}, payload={})
+            raise RuntimeError("rollback")
+    assert callbacks == [] and _next(pubsub) is None
