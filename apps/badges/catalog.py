@@ -8,8 +8,9 @@ completed race*, over the common expressions of apps.badges.rules.CANDIDATES_SQL
 - ``cur``: the race (id, duration, ``at`` = when it settled);
 - ``played``: its settled (won or lost) bets of real players (house accounts and
   shadow-restricted players are left out: they earn nothing that counts);
-- ``winner_streak``: (user_id, streak) — consecutive completed races with a correct winner
-  pick, ending at this race, counted over bets_bet as docs/SCORING.md defines the streak;
+- ``winner_streak``: (user_id, streak) — the player's streak of races with every winner pick
+  right, ending at this race, as settlement stored it (docs/SCORING.md); only players whose
+  winner bets here were all right have one;
 - ``races_played``: (user_id, n) — completed races with a settled bet up to this one.
 
 Rules look only at the race and what came before it, so re-evaluating an old race (``manage.py

@@ -2,7 +2,8 @@
 
 One statement: the common expressions the rules share (see apps.badges.catalog), then every
 active badge's rule, joined to the badge rows. Races are ordered by when they settled
-(``COALESCE(settled_at, ends_at)``, then id), the order settlement updates streaks in.
+(``COALESCE(settled_at, ends_at)``, then id), the order settlement updates streaks in; the streak
+itself is read from what settlement stored on the race's bets, never derived a second time.
 """
 from __future__ import annotations
 
@@ -15,24 +16,17 @@ cur AS (
     FROM races_race WHERE id = %(race)s AND state = 'completed'
 ),
 played AS (
-    SELECT b.user_id, b.kind, b.status, b.odds, b.low_pct, b.high_pct, b.podium, b.payout
+    SELECT b.user_id, b.kind, b.status, b.odds, b.low_pct, b.high_pct, b.podium, b.payout, b.streak_before
     FROM bets_bet b JOIN accounts_user u ON u.id = b.user_id
     WHERE b.race_id = (SELECT id FROM cur) AND b.status IN ('won', 'lost')
       AND {eligible_sql('u')}
 ),
-winner_history AS (  -- per player who picked the winner here: every completed race with a winner bet, up to this one
-    SELECT b.user_id, r.id AS race_id, COALESCE(r.settled_at, r.ends_at) AS at, bool_or(b.status = 'won') AS hit
-    FROM bets_bet b JOIN races_race r ON r.id = b.race_id CROSS JOIN cur
-    WHERE b.user_id IN (SELECT user_id FROM played WHERE kind = 'winner' AND status = 'won')
-      AND b.kind = 'winner' AND b.status IN ('won', 'lost') AND r.state = 'completed'
-      AND (COALESCE(r.settled_at, r.ends_at), r.id) <= (cur.at, cur.id)
-    GROUP BY b.user_id, r.id
-),
-winner_streak AS (  -- the run of hits ending at this race: rows before the first miss, newest first
-    SELECT user_id, COUNT(*) AS streak FROM (
-        SELECT user_id, SUM((NOT hit)::int) OVER (PARTITION BY user_id ORDER BY at DESC, race_id DESC) AS misses
-        FROM winner_history) h
-    WHERE misses = 0 GROUP BY user_id
+-- The streak ending at this race is the one settlement stored (apps.races.settlement.STREAK_SQL):
+-- when every winner bet of the player here was right, the run the bets carried in (streak_before,
+-- written on each bet at settlement) plus this race; a race with a wrong winner pick has none.
+winner_streak AS (
+    SELECT user_id, MAX(streak_before) + 1 AS streak FROM played
+    WHERE kind = 'winner' GROUP BY user_id HAVING bool_and(status = 'won')
 ),
 races_played AS (
     SELECT b.user_id, COUNT(DISTINCT b.race_id) AS n

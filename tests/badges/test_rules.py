@@ -82,21 +82,34 @@ def test_streaks_are_judged_as_of_the_race_evaluated(catalog):
 
 def test_on_fire_after_five_in_a_row(catalog):
     alice = f.UserFactory(balance=10_000)
-    for i in range(4):
-        past_race_played(alice, won=True, minutes_ago=60 - i)
-    race = settled_race([(alice, winner("AAA"))])
-    badges_evaluate_race(race_id=race.pk)
+    races = [settled_race([(alice, winner("AAA"))]) for _ in range(5)]
+    badges_evaluate_race(race_id=races[-1].pk)
     assert {"hat_trick", "on_fire"} <= held(alice)
 
 
 def test_a_miss_before_the_last_four_hits_is_no_five_streak(catalog):
     alice = f.UserFactory(balance=10_000)
-    past_race_played(alice, won=False, minutes_ago=60)
-    for i in range(3):
-        past_race_played(alice, won=True, minutes_ago=50 - i)
-    race = settled_race([(alice, winner("AAA"))])
-    badges_evaluate_race(race_id=race.pk)
+    races = [settled_race([(alice, winner(symbol))]) for symbol in ("DDD", "AAA", "AAA", "AAA", "AAA")]
+    badges_evaluate_race(race_id=races[-1].pk)
     assert "hat_trick" in held(alice) and "on_fire" not in held(alice)
+
+
+def test_a_hedged_race_breaks_the_badge_streak_as_it_breaks_the_stored_one(catalog):
+    """Settlement's rule (apps.races.settlement.STREAK_SQL): a race extends the streak only when every
+    winner bet in it was right. Backing AAA and BBB (AAA won) ends the run, for the badges too."""
+    from apps.leaderboards.models import PlayerStreak
+
+    hedger = f.UserFactory(balance=10_000)
+    plans = [[winner("AAA")], [winner("AAA"), winner("BBB")], [winner("AAA")], [winner("AAA")]]
+    races = [settled_race([(hedger, bet) for bet in plan]) for plan in plans]
+    assert PlayerStreak.objects.get(user=hedger).current == 2
+    for race in races:
+        badges_evaluate_race(race_id=race.pk)
+    assert "hat_trick" not in held(hedger)
+    races.append(settled_race([(hedger, winner("AAA"))]))
+    badges_evaluate_race(race_id=races[-1].pk)
+    assert "hat_trick" in held(hedger)
+    assert UserBadge.objects.get(user=hedger, badge__code="hat_trick").race_id == races[-1].pk
 
 
 def test_underdog_needs_a_correct_pick_at_long_odds(catalog):
