@@ -1,5 +1,6 @@
 """Plumbing the benchmarks share: a fresh database of their own on the app's PostgreSQL,
-daphne servers on free ports, and a process's CPU time. Benchmarks run as
+funded players, daphne servers on free ports, a process's CPU time, the balance-equals-ledger
+check (the HTTP load generator is bench/_load.py). Benchmarks run as
 ``python bench/NAME.py``, so this module is importable as ``_support``. The database URL, the
 ports and the server processes come from tests/support, as for the tests."""
 from __future__ import annotations
@@ -41,6 +42,49 @@ def recreate_database(name: str) -> str:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
     return database_url({**db, "NAME": name})
+
+
+def prepare_stack(name: str, *, redis_db: int, env: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """A fresh, migrated database ``name`` and Redis database ``redis_db`` (the bench flushes it)
+    for a bench, and Django set up on them in this process. Returns (database URL, the environment
+    of the bench's servers: this one with both URLs and ``env`` on top, the test settings off),
+    which this process takes too."""
+    from stockrace import config
+
+    database_url = recreate_database(name)
+    redis_url = config.redis_url_with_db(os.environ["REDIS_URL"], redis_db)
+    print(f"database {name}, redis db {redis_db}: migrating...", flush=True)
+    server_env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, **env}
+    server_env.pop("STOCKRACE_TESTING", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=server_env, check=True)
+    os.environ.update(server_env)
+    os.environ.pop("STOCKRACE_TESTING", None)
+    django_setup(database_url)
+    return database_url, server_env
+
+
+def django_setup(database_url: str | None = None) -> None:
+    """Set Django up in this process, on ``database_url`` when given."""
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockrace.settings")
+    import django
+
+    django.setup()
+
+
+def ledger_check() -> tuple[int, int, int]:
+    """(sum of balances, sum of ledger entries, accounts whose balance differs from their ledger)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT (SELECT COALESCE(SUM(balance), 0) FROM points_pointsaccount),
+                   (SELECT COALESCE(SUM(amount), 0) FROM points_ledgerentry),
+                   (SELECT count(*) FROM points_pointsaccount a
+                    LEFT JOIN (SELECT user_id, SUM(amount) s FROM points_ledgerentry GROUP BY user_id) l USING (user_id)
+                    WHERE a.balance <> COALESCE(l.s, 0))""")
+        return cursor.fetchone()
 
 
 def fund_players(user_ids: list[int], amount: int, *, kind: str = "adjustment", key: str = "bench-fund:",

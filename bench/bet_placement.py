@@ -26,37 +26,26 @@ What it does:
 7. with ``--service``, calls ``bet_place`` directly from ``--service-procs`` processes (no HTTP, no
    server): what the placement path itself (Redis, the statement, the confirmation) can do.
 
-The load generator is a few lines of asyncio writing prebuilt requests: it costs far less
-CPU per request than the server, and its CPU time is reported so the split is visible.
+The load generator (bench/_load.py, shared with the other API benches) costs far less CPU per
+request than the server, and its CPU time is reported so the split is visible.
 """
 from __future__ import annotations
 
 import argparse
-import asyncio
+import functools
+import itertools
 import json
-import multiprocessing as mp
 import os
 import random
-import resource
-import subprocess
 import sys
-import time
 
-from _support import BASE_DIR, cpu_probe, cpu_seconds, fund_players, read_response, recreate_database, start_daphne
+from _load import add_load_arguments, post, report, run_call_phase, run_http_phase
+from _support import cpu_probe, django_setup, fund_players, ledger_check, prepare_stack, start_daphne
 
 BENCH_DB = "bench_bets"
 
 
 # --------------------------------------------------------------------------- setup
-
-
-def django_setup(database_url: str | None = None) -> None:
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockrace.settings")
-    import django
-
-    django.setup()
 
 
 def seed(players: int, races: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -113,136 +102,35 @@ def bet_body(rng: random.Random, symbols: list[str]) -> bytes:
 BASELINE_REQUEST = b"GET /api/v1/me/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
-async def connection_loop(port: int, tokens: list[str], races: list, stop_at: float, measure_from: float,
-                          rng: random.Random, stats: dict, baseline: bool) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+def bet_session(tokens: list[str], rng: random.Random, *, races: list):
+    """One connection's bets (bench/_load.py): its players in turn, each on a random race."""
     i = 0
-    try:
-        while time.monotonic() < stop_at:
-            if baseline:  # the same stack's floor: an anonymous request DRF refuses before any I/O
-                request, expected = BASELINE_REQUEST, 401
-            else:
-                token = tokens[i % len(tokens)]
-                i += 1
-                race_id, symbols = rng.choice(races)
-                body = bet_body(rng, symbols)
-                request = (f"POST /api/v1/races/{race_id}/bets/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                           f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-                           f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-                expected = 201
-            started = time.monotonic()
-            writer.write(request)
-            status, payload = await read_response(reader)
-            done = time.monotonic()
-            if started < measure_from:
-                continue
-            if status == expected:
-                stats["accepted"] += 1
-                stats["latencies"].append(done - started)
-            else:
-                try:
-                    code = json.loads(payload)["error"]["code"]
-                except Exception:  # noqa: BLE001 - any unexpected answer is counted by status
-                    code = "?"
-                key = f"{status} {code}"
-                stats["refused"][key] = stats["refused"].get(key, 0) + 1
-    finally:
-        writer.close()
+    while True:
+        token = tokens[i % len(tokens)]
+        i += 1
+        race_id, symbols = rng.choice(races)
+        yield post(f"/api/v1/races/{race_id}/bets/", token, bet_body(rng, symbols))
 
 
-def client_process(index: int, ports: list[int], tokens: list[str], races: list, connections: int,
-                   start_at: float, warmup: float, seconds: float, baseline: bool, queue: mp.Queue) -> None:
-    stats = {"accepted": 0, "latencies": [], "refused": {}}
-
-    async def main():
-        delay = start_at - time.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        now = time.monotonic()
-        measure_from, stop_at = now + warmup, now + warmup + seconds
-        rng = random.Random(index)
-        # Each connection owns a disjoint slice of the players and cycles through it.
-        tasks = [connection_loop(ports[(index * connections + c) % len(ports)], tokens[c::connections], races,
-                                 stop_at, measure_from, random.Random(rng.random()), stats, baseline)
-                 for c in range(connections)]
-        await asyncio.gather(*tasks)
-
-    asyncio.run(main())
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    queue.put({**stats, "cpu": usage.ru_utime + usage.ru_stime})
+def baseline_session(tokens: list[str], rng: random.Random):
+    """The same stack's floor: an anonymous request DRF refuses (401) before any I/O."""
+    while True:
+        yield BASELINE_REQUEST
 
 
 # --------------------------------------------------------------------------- main
 
 
-def run_phase(args, ports: list[int], servers: list, tokens: list[str], races: list,
-              baseline: bool) -> dict:
+def run_phase(args, ports: list[int], servers: list, tokens: list[str], races: list, baseline: bool) -> dict:
     """One measured load phase against the running servers; returns the merged client stats."""
-    queue: mp.Queue = mp.Queue()
-    per_client = [tokens[i::args.clients] for i in range(args.clients)]
-    start_at = time.time() + 1.0
-    clients = [mp.Process(target=client_process, args=(i, ports, per_client[i], races, args.connections, start_at,
-                                                       args.warmup, args.seconds, baseline, queue))
-               for i in range(args.clients)]
-    for c in clients:
-        c.start()
-    time.sleep(1.0 + args.warmup)
-    cpu_warm = {p.pid: cpu_seconds(p.pid) for p in servers}
-    services_warm = services_cpu()
-    results = [queue.get() for _ in clients]
-    cpu_after = {p.pid: cpu_seconds(p.pid) for p in servers}
-    services_after = services_cpu()
-    for c in clients:
-        c.join()
-    return {**merge_results(results),
-            "server_cpu": sum(cpu_after[p] - cpu_warm[p] for p in cpu_after),
-            "services_cpu": {k: services_after[k] - services_warm.get(k, 0.0) for k in services_after}}
+    return run_http_phase(ports=ports, servers=servers, players=tokens,
+                          session=baseline_session if baseline else functools.partial(bet_session, races=races),
+                          expected=401 if baseline else 201, clients=args.clients, connections=args.connections,
+                          warmup=args.warmup, seconds=args.seconds)
 
 
-def merge_results(results: list[dict]) -> dict:
-    """The load processes' stats as one: accepted, sorted latencies, refusals by reason, their CPU."""
-    refused: dict[str, int] = {}
-    for r in results:
-        for k, v in r["refused"].items():
-            refused[k] = refused.get(k, 0) + v
-    return {"accepted": sum(r["accepted"] for r in results),
-            "latencies": sorted(x for r in results for x in r["latencies"]), "refused": refused,
-            "client_cpu": sum(r["cpu"] for r in results)}
-
-
-def services_cpu() -> dict[str, float]:
-    """CPU seconds used so far by every PostgreSQL and Redis server process on this machine (the
-    bench's requests are nearly all they serve while it runs)."""
-    import psutil
-
-    totals = {"postgres": 0.0, "redis": 0.0}
-    for proc in psutil.process_iter(["name", "cpu_times"]):
-        name = proc.info["name"] or ""
-        kind = "postgres" if name.startswith("postgres") else "redis" if name.startswith("redis-server") else None
-        if kind and proc.info["cpu_times"]:
-            totals[kind] += proc.info["cpu_times"].user + proc.info["cpu_times"].system
-    return totals
-
-
-def report(label: str, stats: dict, seconds: float) -> None:
-    lat = stats["latencies"]
-    pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else 0.0  # noqa: E731
-    done = stats["accepted"]
-    print(f"{label}: {done} in {seconds:.0f} s = {done / seconds:.0f}/s; latency p50 {pct(0.5):.1f} ms, "
-          f"p90 {pct(0.9):.1f} ms, p99 {pct(0.99):.1f} ms")
-    print(f"  refused: {stats['refused'] or 'none'}")
-    print(f"  CPU: servers {stats['server_cpu']:.1f} s over the measured window "
-          f"({stats['server_cpu'] * 1000 / max(done, 1):.1f} ms per request), load generator "
-          f"{stats['client_cpu']:.1f} s")
-    if stats.get("services_cpu"):
-        pg, rd = stats["services_cpu"]["postgres"], stats["services_cpu"]["redis"]
-        print(f"  CPU: PostgreSQL {pg:.1f} s ({pg * 1000 / max(done, 1):.2f} ms per request), Redis {rd:.1f} s "
-              f"({rd * 1000 / max(done, 1):.2f} ms per request) over the measured window")
-
-
-def service_process(index: int, database_url: str, user_ids: list[int], races: list, start_at: float,
-                    warmup: float, seconds: float, queue: mp.Queue) -> None:
-    """Call bet_place in a loop, no HTTP: what the placement path itself costs."""
+def service_setup(index: int, user_ids: list[int], *, database_url: str, races: list):
+    """In a --service process: Django, its players, and one bet_place call to repeat (no HTTP)."""
     django_setup(database_url)
     from django.contrib.auth import get_user_model
 
@@ -251,64 +139,29 @@ def service_process(index: int, database_url: str, user_ids: list[int], races: l
 
     users = list(get_user_model().objects.filter(pk__in=user_ids))
     rng = random.Random(1000 + index)
-    stats = {"accepted": 0, "latencies": [], "refused": {}}
-    delay = start_at - time.time()
-    if delay > 0:
-        time.sleep(delay)
-    now = time.monotonic()
-    measure_from, stop_at = now + warmup, now + warmup + seconds
-    i = 0
-    while time.monotonic() < stop_at:
+    turn = itertools.count()
+
+    def call() -> str | None:
         race_id, symbols = rng.choice(races)
-        started = time.monotonic()
         try:
-            bet_place(user=users[i % len(users)], race_id=race_id, **json.loads(bet_body(rng, symbols)))
-            ok, code = True, ""
+            bet_place(user=users[next(turn) % len(users)], race_id=race_id, **json.loads(bet_body(rng, symbols)))
         except BetRefused as exc:
-            ok, code = False, exc.error_code
-        i += 1
-        if started < measure_from:
-            continue
-        if ok:
-            stats["accepted"] += 1
-            stats["latencies"].append(time.monotonic() - started)
-        else:
-            stats["refused"][code] = stats["refused"].get(code, 0) + 1
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    queue.put({**stats, "cpu": usage.ru_utime + usage.ru_stime})
+            return exc.error_code
+        return None
 
-
-def run_service_phase(args, database_url: str, user_ids: list[int], races: list) -> dict:
-    queue: mp.Queue = mp.Queue()
-    start_at = time.time() + 3.0  # Django starts up in each process first
-    count = args.service_procs
-    procs = [mp.Process(target=service_process, args=(i, database_url, user_ids[i::count], races, start_at,
-                                                      args.warmup, args.seconds, queue))
-             for i in range(count)]
-    for p in procs:
-        p.start()
-    results = [queue.get() for _ in procs]
-    for p in procs:
-        p.join()
-    return {**merge_results(results), "server_cpu": 0.0}
+    return call
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--servers", type=int, default=2, help="ASGI server processes")
+    add_load_arguments(parser, redis_db=4)
     parser.add_argument("--server", choices=("daphne", "uvicorn"), default="daphne",
                         help="the ASGI server (uvicorn: uvloop + httptools)")
-    parser.add_argument("--threads", type=int, default=4, help="HTTP_THREADS per server process")
     parser.add_argument("--pool", type=int, default=0,
                         help="DB_POOL_MAX_SIZE per server (default 0: each worker thread keeps its own "
                              "connection, DB_CONN_MAX_AGE=300, as the Procfile runs it)")
-    parser.add_argument("--clients", type=int, default=2, help="load-generator processes")
-    parser.add_argument("--connections", type=int, default=8, help="keep-alive connections per client process")
     parser.add_argument("--players", type=int, default=4000)
     parser.add_argument("--races", type=int, default=40)
-    parser.add_argument("--warmup", type=float, default=3.0)
-    parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--redis-db", type=int, default=4, help="Redis database for the run (flushed)")
     parser.add_argument("--service", action="store_true",
                         help="then call bet_place directly (no HTTP) from --service-procs processes")
     parser.add_argument("--service-procs", type=int, default=6)
@@ -316,18 +169,10 @@ def main() -> int:
                         help="then measure the same stack's floor: anonymous GET /api/v1/me/ (401, no I/O)")
     args = parser.parse_args()
 
-    from stockrace import config
-
     probe_before = cpu_probe()
-    database_url = recreate_database(BENCH_DB)
-    redis_url = config.redis_url_with_db(os.environ["REDIS_URL"], args.redis_db)
-    print(f"database {BENCH_DB}, redis db {args.redis_db}: migrating...", flush=True)
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DB_POOL_MAX_SIZE": str(args.pool), "DB_CONN_MAX_AGE": "0" if args.pool else "300",
-           "HTTP_THREADS": str(args.threads), "LOG_LEVEL": "ERROR", "BET_RATE_LIMIT_IP": "10000000/min"}
-    env.pop("STOCKRACE_TESTING", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
-    os.environ["REDIS_URL"] = redis_url
-    django_setup(database_url)
+    database_url, env = prepare_stack(BENCH_DB, redis_db=args.redis_db, env={
+        "DB_POOL_MAX_SIZE": str(args.pool), "DB_CONN_MAX_AGE": "0" if args.pool else "300",
+        "HTTP_THREADS": str(args.threads), "LOG_LEVEL": "ERROR", "BET_RATE_LIMIT_IP": "10000000/min"})
     tokens, races = seed(args.players, args.races)
     from django.db import connection
 
@@ -346,19 +191,12 @@ def main() -> int:
 
         user_ids = list(get_user_model().objects.filter(username__startswith="bench").values_list("pk", flat=True))
         connection.close()
-        service = run_service_phase(args, database_url, user_ids, races)
-
-    from django.db.models import Sum
+        service = run_call_phase(procs=args.service_procs, players=user_ids, warmup=args.warmup, seconds=args.seconds,
+                                 setup=functools.partial(service_setup, database_url=database_url, races=races))
 
     from apps.bets.models import Bet
-    from apps.points.models import LedgerEntry, PointsAccount
 
-    balances = PointsAccount.objects.aggregate(s=Sum("balance"))["s"]
-    ledger = LedgerEntry.objects.aggregate(s=Sum("amount"))["s"]
-    mismatched = (PointsAccount.objects.raw(
-        "SELECT a.user_id FROM points_pointsaccount a JOIN (SELECT user_id, SUM(amount) s FROM points_ledgerentry "
-        "GROUP BY user_id) l USING (user_id) WHERE a.balance <> l.s"))
-    bad = len(list(mismatched))
+    balances, ledger, bad = ledger_check()
 
     print(f"\nservers: {args.servers} {args.server} ({args.threads} threads each), clients: {args.clients} processes "
           f"x {args.connections} connections, "

@@ -27,29 +27,19 @@ What it does:
 from __future__ import annotations
 
 import argparse
-import asyncio
+import functools
+import itertools
 import json
-import multiprocessing as mp
 import os
 import random
-import resource
-import subprocess
 import sys
 import time
 import uuid
 
-from _support import BASE_DIR, cpu_probe, cpu_seconds, fund_players, read_response, recreate_database, start_daphne
-from bet_placement import merge_results, report, services_cpu
+from _load import add_load_arguments, post, report, run_call_phase, run_http_phase
+from _support import cpu_probe, django_setup, fund_players, ledger_check, prepare_stack, start_daphne
 
 BENCH_DB = "bench_markets"
-
-
-def django_setup(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stockrace.settings")
-    import django
-
-    django.setup()
 
 
 def seed(players: int, liquidity: int) -> tuple[list[str], int]:
@@ -85,167 +75,50 @@ def trade_body(rng: random.Random) -> bytes:
     return json.dumps(body).encode()
 
 
-async def connection_loop(port: int, tokens: list[str], market_id: int, stop_at: float, measure_from: float,
-                          rng: random.Random, stats: dict) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+def trade_session(tokens: list[str], rng: random.Random, *, market_id: int):
+    """One connection's trades (bench/_load.py): its players in turn, an Idempotency-Key each."""
+    path = f"/api/v1/markets/{market_id}/trades/"
     i = 0
-    try:
-        while time.monotonic() < stop_at:
-            token = tokens[i % len(tokens)]
-            i += 1
-            body = trade_body(rng)
-            request = (f"POST /api/v1/markets/{market_id}/trades/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                       f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-                       f"Idempotency-Key: {uuid.uuid4().hex}\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
-            started = time.monotonic()
-            writer.write(request)
-            status, payload = await read_response(reader)
-            done = time.monotonic()
-            if started < measure_from:
-                continue
-            if status == 201:
-                stats["accepted"] += 1
-                stats["latencies"].append(done - started)
-            else:
-                try:
-                    code = json.loads(payload)["error"]["code"]
-                except Exception:  # noqa: BLE001 - any unexpected answer is counted by status
-                    code = "?"
-                key = f"{status} {code}"
-                stats["refused"][key] = stats["refused"].get(key, 0) + 1
-    finally:
-        writer.close()
+    while True:
+        token = tokens[i % len(tokens)]
+        i += 1
+        yield post(path, token, trade_body(rng), idempotency_key=uuid.uuid4().hex)
 
 
-def client_process(index: int, ports: list[int], tokens: list[str], market_id: int, connections: int,
-                   start_at: float, warmup: float, seconds: float, queue: mp.Queue) -> None:
-    stats = {"accepted": 0, "latencies": [], "refused": {}}
-
-    async def main():
-        delay = start_at - time.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        now = time.monotonic()
-        measure_from, stop_at = now + warmup, now + warmup + seconds
-        rng = random.Random(index)
-        tasks = [connection_loop(ports[(index * connections + c) % len(ports)], tokens[c::connections], market_id,
-                                 stop_at, measure_from, random.Random(rng.random()), stats)
-                 for c in range(connections)]
-        await asyncio.gather(*tasks)
-
-    asyncio.run(main())
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    queue.put({**stats, "cpu": usage.ru_utime + usage.ru_stime})
-
-
-def run_phase(args, ports, servers, tokens, market_id) -> dict:
-    queue: mp.Queue = mp.Queue()
-    per_client = [tokens[i::args.clients] for i in range(args.clients)]
-    start_at = time.time() + 1.0
-    clients = [mp.Process(target=client_process, args=(i, ports, per_client[i], market_id, args.connections,
-                                                       start_at, args.warmup, args.seconds, queue))
-               for i in range(args.clients)]
-    for c in clients:
-        c.start()
-    time.sleep(1.0 + args.warmup)
-    cpu_warm = {p.pid: cpu_seconds(p.pid) for p in servers}
-    services_warm = services_cpu()
-    results = [queue.get() for _ in clients]
-    cpu_after = {p.pid: cpu_seconds(p.pid) for p in servers}
-    services_after = services_cpu()
-    for c in clients:
-        c.join()
-    return {**merge_results(results), "server_cpu": sum(cpu_after[p] - cpu_warm[p] for p in cpu_after),
-            "services_cpu": {k: services_after[k] - services_warm.get(k, 0.0) for k in services_after}}
-
-
-def service_process(index: int, database_url: str, user_ids: list[int], market_id: int, start_at: float,
-                    warmup: float, seconds: float, queue: mp.Queue) -> None:
-    """Call market_trade in a loop, no HTTP: the trade path itself, the row lock included."""
+def service_setup(index: int, user_ids: list[int], *, database_url: str, market_id: int):
+    """In a --service process: Django and one market_trade call to repeat (no HTTP; the row lock included)."""
     django_setup(database_url)
     from apps.markets.errors import MarketRefused
     from apps.markets.services import market_trade, parse_order
 
     rng = random.Random(1000 + index)
-    stats = {"accepted": 0, "latencies": [], "refused": {}}
-    delay = start_at - time.time()
-    if delay > 0:
-        time.sleep(delay)
-    now = time.monotonic()
-    measure_from, stop_at = now + warmup, now + warmup + seconds
-    i = 0
-    while time.monotonic() < stop_at:
-        started = time.monotonic()
+    turn = itertools.count()
+
+    def call() -> str | None:
         try:
-            market_trade(user_id=user_ids[i % len(user_ids)], market_id=market_id,
+            market_trade(user_id=user_ids[next(turn) % len(user_ids)], market_id=market_id,
                          order=parse_order(**json.loads(trade_body(rng))), idempotency_key=uuid.uuid4().hex)
-            ok, code = True, ""
         except MarketRefused as exc:
-            ok, code = False, exc.error_code
-        i += 1
-        if started < measure_from:
-            continue
-        if ok:
-            stats["accepted"] += 1
-            stats["latencies"].append(time.monotonic() - started)
-        else:
-            stats["refused"][code] = stats["refused"].get(code, 0) + 1
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    queue.put({**stats, "cpu": usage.ru_utime + usage.ru_stime})
+            return exc.error_code
+        return None
 
-
-def run_service_phase(args, database_url: str, market_id: int) -> dict:
-    from django.contrib.auth import get_user_model
-    from django.db import connection
-
-    user_ids = list(get_user_model().objects.filter(username__startswith="mkt").values_list("pk", flat=True))
-    connection.close()
-    queue: mp.Queue = mp.Queue()
-    start_at = time.time() + 3.0  # Django starts up in each process first
-    count = args.service_procs
-    procs = [mp.Process(target=service_process, args=(i, database_url, user_ids[i::count], market_id, start_at,
-                                                      args.warmup, args.seconds, queue)) for i in range(count)]
-    for p in procs:
-        p.start()
-    services_warm = services_cpu()
-    results = [queue.get() for _ in procs]
-    services_after = services_cpu()
-    for p in procs:
-        p.join()
-    return {**merge_results(results), "server_cpu": 0.0,
-            "services_cpu": {k: services_after[k] - services_warm.get(k, 0.0) for k in services_after}}
+    return call
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--servers", type=int, default=2, help="daphne processes")
-    parser.add_argument("--threads", type=int, default=4, help="HTTP_THREADS per server process")
-    parser.add_argument("--clients", type=int, default=2, help="load-generator processes")
-    parser.add_argument("--connections", type=int, default=8, help="keep-alive connections per client process")
+    add_load_arguments(parser, redis_db=6)
     parser.add_argument("--players", type=int, default=2000)
     parser.add_argument("--liquidity", type=int, default=1_000_000, help="CPMM pools (keeps the price near 50 %%)")
-    parser.add_argument("--warmup", type=float, default=3.0)
-    parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--redis-db", type=int, default=6, help="Redis database for the run (flushed)")
     parser.add_argument("--service", action="store_true",
                         help="then call market_trade directly (no HTTP) from --service-procs processes")
     parser.add_argument("--service-procs", type=int, default=6)
     args = parser.parse_args()
 
-    from stockrace import config
-
     probe_before = cpu_probe()
-    database_url = recreate_database(BENCH_DB)
-    redis_url = config.redis_url_with_db(os.environ["REDIS_URL"], args.redis_db)
-    print(f"database {BENCH_DB}, redis db {args.redis_db}: migrating...", flush=True)
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DB_CONN_MAX_AGE": "300",
-           "HTTP_THREADS": str(args.threads), "LOG_LEVEL": "ERROR", "MARKET_FEE_PCT": "1.67",
-           "API_THROTTLE_USER": "1000000/min", "API_THROTTLE_ANON": "1000000/min"}
-    env.pop("STOCKRACE_TESTING", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
-    os.environ.update(REDIS_URL=redis_url, MARKET_FEE_PCT="1.67")
-    os.environ.pop("STOCKRACE_TESTING", None)
-    django_setup(database_url)
+    database_url, env = prepare_stack(BENCH_DB, redis_db=args.redis_db, env={
+        "DB_CONN_MAX_AGE": "300", "HTTP_THREADS": str(args.threads), "LOG_LEVEL": "ERROR", "MARKET_FEE_PCT": "1.67",
+        "API_THROTTLE_USER": "1000000/min", "API_THROTTLE_ANON": "1000000/min"})
     tokens, market_id = seed(args.players, args.liquidity)
     from django.db import connection
 
@@ -253,19 +126,25 @@ def main() -> int:
     print(f"seeded {len(tokens)} players and market {market_id}; starting {args.servers} daphne...", flush=True)
     ports, servers = start_daphne(args.servers, env, range(8600, 8700), quiet=True)
     try:
-        stats = run_phase(args, ports, servers, tokens, market_id)
+        stats = run_http_phase(ports=ports, servers=servers, players=tokens,
+                               session=functools.partial(trade_session, market_id=market_id), clients=args.clients,
+                               connections=args.connections, warmup=args.warmup, seconds=args.seconds)
     finally:
         servers.stop()
-    service = run_service_phase(args, database_url, market_id) if args.service else None
+    service = None
+    if args.service:
+        from django.contrib.auth import get_user_model
 
-    from django.db.models import Sum
+        user_ids = list(get_user_model().objects.filter(username__startswith="mkt").values_list("pk", flat=True))
+        connection.close()
+        service = run_call_phase(procs=args.service_procs, players=user_ids, warmup=args.warmup, seconds=args.seconds,
+                                 setup=functools.partial(service_setup, database_url=database_url,
+                                                         market_id=market_id))
 
     from apps.markets.models import Market
     from apps.markets.verify import markets_verify
-    from apps.points.models import LedgerEntry, PointsAccount
 
-    balances = PointsAccount.objects.aggregate(s=Sum("balance"))["s"]
-    ledger = LedgerEntry.objects.aggregate(s=Sum("amount"))["s"]
+    balances, ledger, bad = ledger_check()
     market = Market.objects.get(pk=market_id)
     print(f"\nservers: {args.servers} daphne ({args.threads} threads each), clients: {args.clients} processes x "
           f"{args.connections} connections, {args.players} players, one market, {os.cpu_count()} CPUs")
@@ -277,10 +156,10 @@ def main() -> int:
     problems = markets_verify([market_id])
     print(f"trades stored: {market.seq}; markets_verify: {sum(len(p) for p in problems.values())} differences "
           f"({time.monotonic() - started:.1f} s); sum of balances {balances} == sum of ledger {ledger}: "
-          f"{balances == ledger}")
+          f"{balances == ledger}; accounts whose balance != their ledger: {bad}")
     print(f"CPU probe (10M-step Python loop): {probe_before:.2f} s before, {cpu_probe():.2f} s after — "
           "compare runs only at similar probe times")
-    return 0 if balances == ledger and not problems else 1
+    return 0 if balances == ledger and bad == 0 and not problems else 1
 
 
 if __name__ == "__main__":

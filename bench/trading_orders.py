@@ -24,32 +24,27 @@ a shared host (see the CPU probe printed with it).
 from __future__ import annotations
 
 import argparse
-import asyncio
+import functools
 import json
-import multiprocessing as mp
 import os
 import random
-import resource
-import subprocess
 import sys
 import threading
-import time
 import uuid
 
-from _support import BASE_DIR, cpu_probe, cpu_seconds, read_response, recreate_database, start_daphne
-from bet_placement import django_setup, merge_results, report, services_cpu
+from _load import add_load_arguments, post, report, run_http_phase
+from _support import cpu_probe, fund_players, ledger_check, prepare_stack, start_daphne
 
 BENCH_DB = "bench_trading"
 
 
 def seed(players: int, symbols: int) -> tuple[list[str], list[str]]:
     from django.contrib.auth import get_user_model
-    from django.db import connection, transaction
+    from django.db import transaction
     from rest_framework_simplejwt.tokens import AccessToken
 
     from apps.core.redis import get_redis
     from apps.market.models import Stock
-    from apps.points import ledger
     from apps.points.models import PointsAccount
 
     User = get_user_model()
@@ -60,13 +55,7 @@ def seed(players: int, symbols: int) -> tuple[list[str], list[str]]:
                                   for s in names)
         users = User.objects.bulk_create(User(username=f"trader{i:05d}", password="!") for i in range(players))
         PointsAccount.objects.bulk_create(PointsAccount(user=u) for u in users)
-        with connection.cursor() as cursor:
-            ledger.lock_accounts(cursor, user_ids=[u.pk for u in users])
-            ledger.credit_many(cursor, source_sql="""
-                SELECT user_id, 1000000 AS amount, 'bench-fund:' || user_id AS key, NULL::bigint AS bet_id,
-                       NULL::text AS memo
-                FROM points_pointsaccount WHERE user_id = ANY(%(users)s)""", params={"users": [u.pk for u in users]},
-                               kind=ledger.Kind.ADJUSTMENT, memo="bench")
+        fund_players([u.pk for u in users], 1_000_000)  # through the ledger module
     return [str(AccessToken.for_user(u)) for u in users], names
 
 
@@ -96,115 +85,38 @@ class QuoteFeed(threading.Thread):
             self.stopping.wait(0.25)
 
 
-async def connection_loop(port: int, tokens: list[str], symbols: list[str], stop_at: float, measure_from: float,
-                          rng: random.Random, stats: dict) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+def order_session(tokens: list[str], rng: random.Random, *, symbols: list[str]):
+    """One connection's orders (bench/_load.py): each player buys one share, then sells it."""
     holding: dict[int, str] = {}  # player index -> the symbol they hold one share of
     i = 0
-    try:
-        while time.monotonic() < stop_at:
-            p = i % len(tokens)
-            i += 1
-            if p in holding:
-                body = {"symbol": holding.pop(p), "side": "sell", "type": "market", "quantity": "1"}
+    while True:
+        p = i % len(tokens)
+        i += 1
+        if p in holding:
+            body = {"symbol": holding.pop(p), "side": "sell", "type": "market", "quantity": "1"}
+        else:
+            holding[p] = rng.choice(symbols)
+            body = {"symbol": holding[p], "side": "buy", "type": "market", "quantity": "1"}
+        status, _ = yield post("/api/v1/orders/", tokens[p], json.dumps(body).encode(),
+                               idempotency_key=uuid.uuid4().hex)
+        if status != 201:  # nothing changed: undo the bookkeeping of this order
+            if body["side"] == "buy":
+                holding.pop(p, None)
             else:
-                holding[p] = rng.choice(symbols)
-                body = {"symbol": holding[p], "side": "buy", "type": "market", "quantity": "1"}
-            payload = json.dumps(body).encode()
-            request = (f"POST /api/v1/orders/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {tokens[p]}\r\n"
-                       f"Content-Type: application/json\r\nIdempotency-Key: {uuid.uuid4().hex}\r\n"
-                       f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload
-            started = time.monotonic()
-            writer.write(request)
-            status, answer = await read_response(reader)
-            done = time.monotonic()
-            if status != 201:  # nothing changed: undo the bookkeeping of this order
-                if body["side"] == "buy":
-                    holding.pop(p, None)
-                else:
-                    holding[p] = body["symbol"]
-            if started < measure_from:
-                continue
-            if status == 201:
-                stats["accepted"] += 1
-                stats["latencies"].append(done - started)
-            else:
-                try:
-                    code = json.loads(answer)["error"]["code"]
-                except Exception:  # noqa: BLE001
-                    code = "?"
-                key = f"{status} {code}"
-                stats["refused"][key] = stats["refused"].get(key, 0) + 1
-    finally:
-        writer.close()
-
-
-def client_process(index: int, ports: list[int], tokens: list[str], symbols: list[str], connections: int,
-                   start_at: float, warmup: float, seconds: float, queue: mp.Queue) -> None:
-    stats = {"accepted": 0, "latencies": [], "refused": {}}
-
-    async def main():
-        delay = start_at - time.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        now = time.monotonic()
-        rng = random.Random(index)
-        tasks = [connection_loop(ports[(index * connections + c) % len(ports)], tokens[c::connections], symbols,
-                                 now + warmup + seconds, now + warmup, random.Random(rng.random()), stats)
-                 for c in range(connections)]
-        await asyncio.gather(*tasks)
-
-    asyncio.run(main())
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    queue.put({**stats, "cpu": usage.ru_utime + usage.ru_stime})
-
-
-def run_phase(args, ports, servers, tokens, symbols) -> dict:
-    queue: mp.Queue = mp.Queue()
-    per_client = [tokens[i::args.clients] for i in range(args.clients)]
-    start_at = time.time() + 1.0
-    clients = [mp.Process(target=client_process, args=(i, ports, per_client[i], symbols, args.connections, start_at,
-                                                       args.warmup, args.seconds, queue))
-               for i in range(args.clients)]
-    for c in clients:
-        c.start()
-    time.sleep(1.0 + args.warmup)
-    cpu_warm = {p.pid: cpu_seconds(p.pid) for p in servers}
-    services_warm = services_cpu()
-    results = [queue.get() for _ in clients]
-    cpu_after = {p.pid: cpu_seconds(p.pid) for p in servers}
-    services_after = services_cpu()
-    for c in clients:
-        c.join()
-    return {**merge_results(results), "server_cpu": sum(cpu_after[p] - cpu_warm[p] for p in cpu_after),
-            "services_cpu": {k: services_after[k] - services_warm.get(k, 0.0) for k in services_after}}
+                holding[p] = body["symbol"]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--servers", type=int, default=2, help="daphne processes")
-    parser.add_argument("--threads", type=int, default=4, help="HTTP_THREADS per server process")
-    parser.add_argument("--clients", type=int, default=2, help="load-generator processes")
-    parser.add_argument("--connections", type=int, default=8, help="keep-alive connections per client process")
+    add_load_arguments(parser, redis_db=5)
     parser.add_argument("--players", type=int, default=2000)
     parser.add_argument("--symbols", type=int, default=50)
-    parser.add_argument("--warmup", type=float, default=3.0)
-    parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--redis-db", type=int, default=5, help="Redis database for the run (flushed)")
     args = parser.parse_args()
 
-    from stockrace import config
-
     probe_before = cpu_probe()
-    database_url = recreate_database(BENCH_DB)
-    redis_url = config.redis_url_with_db(os.environ["REDIS_URL"], args.redis_db)
-    print(f"database {BENCH_DB}, redis db {args.redis_db}: migrating...", flush=True)
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DB_CONN_MAX_AGE": "300",
-           "HTTP_THREADS": str(args.threads), "LOG_LEVEL": "ERROR", "API_THROTTLE_USER": "100000000/min"}
-    env.pop("STOCKRACE_TESTING", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
-    os.environ["REDIS_URL"] = redis_url
-    django_setup(database_url)
+    database_url, env = prepare_stack(BENCH_DB, redis_db=args.redis_db, env={
+        "DB_CONN_MAX_AGE": "300", "HTTP_THREADS": str(args.threads), "LOG_LEVEL": "ERROR",
+        "API_THROTTLE_USER": "100000000/min"})
     tokens, symbols = seed(args.players, args.symbols)
     from django.db import connection
 
@@ -214,21 +126,18 @@ def main() -> int:
     print(f"seeded {len(tokens)} players, {len(symbols)} symbols; starting {args.servers} daphne...", flush=True)
     ports, servers = start_daphne(args.servers, env, range(8600, 8700), quiet=True)
     try:
-        stats = run_phase(args, ports, servers, tokens, symbols)
+        stats = run_http_phase(ports=ports, servers=servers, players=tokens,
+                               session=functools.partial(order_session, symbols=symbols), clients=args.clients,
+                               connections=args.connections, warmup=args.warmup, seconds=args.seconds)
     finally:
         servers.stop()
         feed.stopping.set()
 
-    from django.db.models import Count, Sum
+    from django.db.models import Count
 
-    from apps.points.models import LedgerEntry, PointsAccount
     from apps.trading.models import Fill, Order
 
-    balances = PointsAccount.objects.aggregate(s=Sum("balance"))["s"]
-    ledger_sum = LedgerEntry.objects.aggregate(s=Sum("amount"))["s"]
-    bad = len(list(PointsAccount.objects.raw(
-        "SELECT a.user_id FROM points_pointsaccount a JOIN (SELECT user_id, SUM(amount) s FROM points_ledgerentry "
-        "GROUP BY user_id) l USING (user_id) WHERE a.balance <> l.s")))
+    balances, ledger_sum, bad = ledger_check()
     orders, fills = Order.objects.count(), Fill.objects.count()
     doubled = Fill.objects.values("order_id").annotate(n=Count("id")).filter(n__gt=1).count()
 

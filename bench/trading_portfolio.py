@@ -24,8 +24,7 @@ import sys
 import time
 from decimal import Decimal
 
-from _support import BASE_DIR, cpu_probe, recreate_database, start_daphne
-from bet_placement import django_setup
+from _support import BASE_DIR, cpu_probe, django_setup, recreate_database, start_daphne
 
 BENCH_DB = "bench_trading_portfolio"
 

@@ -32,8 +32,7 @@ import sys
 import time
 from decimal import Decimal
 
-from _support import BASE_DIR, cpu_probe, recreate_database
-from bet_placement import django_setup
+from _support import BASE_DIR, cpu_probe, django_setup, recreate_database
 
 BENCH_DB = "bench_trading_triggers"
 
