@@ -7,7 +7,8 @@ completed race*, over the common expressions of apps.badges.rules.CANDIDATES_SQL
 
 - ``cur``: the race (id, duration, ``at`` = when it settled);
 - ``played``: its settled (won or lost) bets of real players (house accounts and
-  shadow-restricted players are left out: they earn nothing that counts);
+  shadow-restricted players are left out: they earn nothing that counts), with ``correct``: the
+  bet was fully right (apps.races.outcomes; a partial podium is ``won``, it paid, but not correct);
 - ``winner_streak``: (user_id, streak) — the player's streak of races with every winner pick
   right, ending at this race, as settlement stored it (docs/SCORING.md); only players whose
   winner bets here were all right have one;
@@ -42,8 +43,8 @@ class BadgeSpec:
 CATALOG: tuple[BadgeSpec, ...] = (
     BadgeSpec("first_bet", "Off the Blocks", "Played your first race: a bet settled.", "🏁", "common", 25,
               "SELECT user_id FROM played"),
-    BadgeSpec("first_win", "First Win", "Won your first bet.", "🏆", "common", 50,
-              "SELECT user_id FROM played WHERE status = 'won'"),
+    BadgeSpec("first_win", "First Win", "Called your first bet right.", "🏆", "common", 50,
+              "SELECT user_id FROM played WHERE correct"),
     BadgeSpec("hat_trick", "Hat Trick", "Picked the winner 3 races in a row.", "🔥", "rare", 100,
               "SELECT user_id FROM winner_streak WHERE streak >= 3"),
     BadgeSpec("on_fire", "On Fire", "Picked the winner 5 races in a row.", "☄️", "epic", 250,
@@ -59,11 +60,7 @@ CATALOG: tuple[BadgeSpec, ...] = (
               "AND high_pct - low_pct <= %(sharpshooter_width)s::numeric",
               {"sharpshooter_width": SHARPSHOOTER_MAX_WIDTH_PCT}),
     BadgeSpec("photo_finish", "Photo Finish", "Called the exact podium: first, second and third in order.", "📸",
-              "epic", 250,
-              "SELECT p.user_id FROM played p WHERE p.kind = 'podium' AND p.podium = ("
-              " SELECT array_agg(s.symbol ORDER BY e.final_position) FROM races_raceentry e"
-              " JOIN market_stock s ON s.id = e.stock_id"
-              " WHERE e.race_id = (SELECT id FROM cur) AND e.final_position <= 3)"),
+              "epic", 250, "SELECT user_id FROM played WHERE kind = 'podium' AND correct"),
     BadgeSpec("top_of_field", "Top of the Field",
               f"Topped a race's leaderboard ahead of {TOP_OF_FIELD_MIN_BEHIND} or more players.", "🥇", "rare", 100,
               "SELECT s.user_id FROM races_racestanding s WHERE s.race_id = (SELECT id FROM cur) AND s.rank = 1"

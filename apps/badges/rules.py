@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from apps.accounts.eligibility import eligible_sql
 from apps.badges.catalog import CATALOG, BadgeSpec
+from apps.races.outcomes import right_sql
 
 COMMON_SQL = f"""
 cur AS (
@@ -16,7 +17,8 @@ cur AS (
     FROM races_race WHERE id = %(race)s AND state = 'completed'
 ),
 played AS (
-    SELECT b.user_id, b.kind, b.status, b.odds, b.low_pct, b.high_pct, b.podium, b.payout, b.streak_before
+    SELECT b.user_id, b.kind, b.status, b.odds, b.low_pct, b.high_pct, b.podium, b.payout, b.streak_before,
+           {right_sql('b')} AS correct  -- fully right; a partial podium pays but is not (apps.races.outcomes)
     FROM bets_bet b JOIN accounts_user u ON u.id = b.user_id
     WHERE b.race_id = (SELECT id FROM cur) AND b.status IN ('won', 'lost')
       AND {eligible_sql('u')}

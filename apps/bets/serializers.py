@@ -6,6 +6,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from apps.bets.models import Bet
+from apps.races import outcomes
 
 
 FIELDS_OF_KIND = {"winner": ("symbol",), "bracket": ("symbol", "low_pct", "high_pct"), "podium": ("symbols",)}
@@ -72,15 +73,19 @@ def bet_representation(bet: Bet, result=None) -> dict:
     rendered from what is stored (odds to the cent, percentages as numbers).
 
     ``potential_payout`` is the most the bet can pay (apps.bets.pricing.Quote.potential_payout);
+    ``outcome``, once settled, whether the pick was right, partly right (a podium paying a share: its
+    status is ``won`` since it paid) or wrong (apps.races.outcomes);
     ``breakdown``, once the bet is settled, how its payout was computed
     (apps.races.selectors.bet_breakdown). Pass the race's ``result`` (a scoring.RaceResult) when
     rendering many settled bets, so that it is read once per race.
     """
-    breakdown = None
+    breakdown = outcome = None
     if bet.status in (Bet.Status.WON, Bet.Status.LOST):
-        from apps.races.selectors import bet_breakdown
+        from apps.races.selectors import bet_breakdown, race_result
 
+        result = result or race_result(bet.race)
         breakdown = bet_breakdown(bet, result)
+        outcome = outcomes.bet_outcome(kind=bet.kind, status=bet.status, podium=bet.podium, result=result)
     return {
         "id": bet.pk,
         "race": bet.race_id,
@@ -94,6 +99,7 @@ def bet_representation(bet: Bet, result=None) -> dict:
         "potential_payout": bet.potential_payout,
         "placed_at": bet.placed_at.isoformat().replace("+00:00", "Z"),
         "status": bet.status,
+        "outcome": outcome,
         "payout": bet.payout,
         "timing": bet.timing,
         "breakdown": breakdown,
@@ -129,7 +135,10 @@ class BetSerializer(serializers.Serializer):
     odds = serializers.DecimalField(max_digits=10, decimal_places=2)
     potential_payout = serializers.IntegerField()
     placed_at = serializers.DateTimeField()
-    status = serializers.ChoiceField(choices=Bet.Status.choices)
+    status = serializers.ChoiceField(choices=Bet.Status.choices, help_text="won: the bet paid (a partial podium too)")
+    outcome = serializers.ChoiceField(choices=outcomes.CHOICES, allow_null=True,
+                                      help_text="once settled: right (fully), partly_right (a podium paying a "
+                                                "share of its odds) or wrong")
     payout = serializers.IntegerField()
     timing = serializers.FloatField(help_text="the early-bet factor fixed when the bet was placed")
     breakdown = BetBreakdownSerializer(allow_null=True, help_text="how the payout was computed, once settled")

@@ -71,7 +71,7 @@ WHERE e.race_id = %s
 TEMP_SQL = """
 CREATE TEMPORARY TABLE settle_bet (  -- only ever scanned whole: no index to maintain
     bet_id bigint NOT NULL, user_id bigint NOT NULL, kind text NOT NULL, stake bigint NOT NULL,
-    payout bigint NOT NULL, hit boolean NOT NULL
+    payout bigint NOT NULL, hit boolean NOT NULL  -- fully right (accuracy 1): apps.races.outcomes
 ) ON COMMIT DROP
 """
 # apps.races.scoring.bet_score, set-based: the same float8 operations in the same order (the
@@ -125,7 +125,7 @@ updated AS (
         streak_before = LEAST(s.streak_before, 32767)
     FROM scored s
     WHERE b.id = s.id
-    RETURNING b.id, b.user_id, b.kind, b.stake, b.payout, (s.kind = 'winner' AND s.acc >= 1.0)
+    RETURNING b.id, b.user_id, b.kind, b.stake, b.payout, s.acc >= 1.0
 )
 INSERT INTO settle_bet (bet_id, user_id, kind, stake, payout, hit) SELECT * FROM updated
 """
@@ -148,13 +148,14 @@ ON CONFLICT (user_id) DO UPDATE SET
     last_race_id = EXCLUDED.last_race_id, updated_at = now()
 """
 # The per-race leaderboard counts only eligible players (apps.accounts.eligibility). It is the
-# truth the global, weekly and monthly boards are summed from (after commit).
+# truth the global, weekly and monthly boards are summed from (after commit). ``wins`` counts the
+# bets that were fully right: a partial podium pays a share but is no correct call (apps.races.outcomes).
 STANDINGS_SQL = f"""
 INSERT INTO races_racestanding (race_id, user_id, points_won, staked, bets, wins, rank)
 SELECT %(race_id)s, a.user_id, a.points, a.staked, a.bets, a.wins,
        RANK() OVER (ORDER BY a.points DESC)
 FROM (SELECT user_id, SUM(payout) AS points, SUM(stake) AS staked, COUNT(*) AS bets,
-             COUNT(*) FILTER (WHERE payout > 0) AS wins
+             COUNT(*) FILTER (WHERE hit) AS wins
       FROM settle_bet GROUP BY user_id) a
 JOIN accounts_user u ON u.id = a.user_id AND {eligible_sql('u')}
 ON CONFLICT (race_id, user_id) DO NOTHING

@@ -14,7 +14,8 @@ from apps.bets.selectors import race_odds
 from apps.bets.throttles import bet_preflight
 from apps.core.observe import ClientInfo, observe_bet
 from apps.races.models import Race
-from apps.races.selectors import bet_breakdown, race_result
+from apps.races.outcomes import bet_outcome
+from apps.races.selectors import bet_breakdown, race_result, race_results
 
 
 class BetRefused(Exception):
@@ -44,10 +45,22 @@ def winner_odds(*, race: Race) -> dict[str, Decimal]:
 
 def attach_breakdowns(*, bets: list, race: Race) -> None:
     """Give each settled bet of one race its ``breakdown``: the factors of its payout and how they
-    multiply (apps.races.selectors.bet_breakdown; the race's results read once)."""
+    multiply (apps.races.selectors.bet_breakdown; the race's results read once), and its ``outcome``
+    (right, partly_right or wrong: apps.races.outcomes)."""
     result = race_result(race)
     for bet in bets:
         bet.breakdown = bet_breakdown(bet, result) if result is not None else None
+        bet.outcome = bet_outcome(kind=bet.kind, status=bet.status, podium=bet.podium, result=result)
+
+
+def attach_outcomes(*, bets: list) -> None:
+    """Give each bet of any races its ``outcome`` (apps.races.outcomes); only paying podiums need
+    their race's results, read in one query."""
+    race_ids = {bet.race_id for bet in bets if bet.kind == "podium" and bet.status == "won"}
+    results = race_results(race_ids) if race_ids else {}
+    for bet in bets:
+        bet.outcome = bet_outcome(kind=bet.kind, status=bet.status, podium=bet.podium,
+                                  result=results.get(bet.race_id))
 
 
 def bet_preview(*, race: Race, args: dict) -> Preview:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from apps.badges.models import Badge, UserBadge
+from apps.bets.models import Bet
 from apps.badges.services import badges_evaluate_race
 from apps.races.models import Race
 from tests.badges.conftest import PODIUM, held, past_race_played, settled_race
@@ -139,7 +140,9 @@ def test_photo_finish_needs_the_exact_order(catalog):
                          (swapped, {"kind": "podium", "podium": ["BBB", "AAA", "CCC"], "odds": "20", "stake": 10})])
     badges_evaluate_race(race_id=race.pk)
     assert "photo_finish" in held(exact)
-    assert "photo_finish" not in held(swapped) and "first_win" in held(swapped)  # a partial podium still pays
+    assert "photo_finish" in held(exact) and "first_win" in held(exact)
+    # A partial podium pays a share, but it is no correct call: no First Win for it.
+    assert held(swapped) == {"first_bet"} and Bet.objects.get(race=race, user=swapped).payout > 0
 
 
 def test_top_of_the_field_needs_two_players_behind(catalog):

@@ -74,7 +74,7 @@ def test_profile_shows_earned_badges_with_their_date_and_locked_ones_greyed(clie
         client.force_login(alice)
     html = client.get("/u/alice_s/").content.decode()
     assert f"2 of {len(CATALOG)} earned" in html
-    assert 'class="badge rarity-common" title="Won your first bet." data-badge="first_win"' in html
+    assert 'class="badge rarity-common" title="Called your first bet right." data-badge="first_win"' in html
     assert f'href="/races/{race.pk}/">race #{race.pk}</a>' in html and "Earned " in html
     assert 'class="badge rarity-legendary locked"' in html and "Not earned yet" in html
     assert html.count(" locked\"") == len(CATALOG) - 2

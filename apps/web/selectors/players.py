@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q, Sum
+from django.db.models import BooleanField, Count, F, Q, Sum
+from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 
 from apps.bets.models import Bet
 from apps.leaderboards import selectors as leaderboard_selectors
 from apps.points.models import LedgerEntry, PointsAccount
+from apps.races.outcomes import right_sql
 
 User = get_user_model()
 HISTORY_LIMIT = 25
@@ -26,14 +28,15 @@ def player_balance(*, user) -> int:
 
 
 def player_stats(*, user) -> dict:
-    """Bets placed, settled, won, staked and paid out (one query)."""
+    """Bets placed, settled, correct (fully right: a partial podium pays but is not, apps.races.outcomes),
+    staked and paid out (one query)."""
     stats = Bet.objects.filter(user=user).aggregate(
-        bets=Count("id"), won=Count("id", filter=Q(status=Bet.Status.WON)),
+        bets=Count("id"), correct=Count("id", filter=RawSQL(right_sql("bets_bet"), (), output_field=BooleanField())),
         settled=Count("id", filter=Q(status__in=[Bet.Status.WON, Bet.Status.LOST])),
         staked=Sum("stake"), paid=Sum("payout"), races=Count("race", distinct=True))
     stats["staked"] = stats["staked"] or 0
     stats["paid"] = stats["paid"] or 0
-    stats["hit_rate"] = round(stats["won"] / stats["settled"] * 100) if stats["settled"] else None
+    stats["hit_rate"] = round(stats["correct"] / stats["settled"] * 100) if stats["settled"] else None
     return stats
 
 

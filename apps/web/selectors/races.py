@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 
 from apps.accounts.eligibility import eligible_q
 from apps.bets.models import Bet
+from apps.races.outcomes import PARTLY_RIGHT, RIGHT
 from apps.races.models import Race, RaceEntry, RaceStanding, RaceTransition
 
 MY_BETS_LIMIT = 50
@@ -58,13 +59,15 @@ def race_leaderboard(*, race: Race) -> list[dict]:
 
 
 def race_player_result(*, bets: list[Bet]) -> dict | None:
-    """Totals of the player's settled bets in one race."""
+    """Totals of the player's settled bets in one race; the bets carry their ``outcome``
+    (apps.web.game.attach_breakdowns): a partial podium pays, but counts as partly right, not correct."""
     if not bets:
         return None
     staked = sum(b.stake for b in bets)
     won = sum(b.payout for b in bets)
-    return {"staked": staked, "won": won, "net": won - staked,
-            "correct": sum(1 for b in bets if b.status == Bet.Status.WON), "bets": len(bets)}
+    outcomes = [getattr(b, "outcome", None) for b in bets]
+    return {"staked": staked, "won": won, "net": won - staked, "bets": len(bets),
+            "correct": outcomes.count(RIGHT), "partly": outcomes.count(PARTLY_RIGHT)}
 
 
 def race_cancel_reason(*, race: Race) -> str:

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from apps.web import game
 from apps.web.selectors.players import (BOARDS, leaderboard, player_badges, player_balance, player_bets, player_get,
                                         player_ledger, player_ranks, player_stats, player_streak)
 
@@ -18,11 +19,13 @@ def profile(request, username: str):
     player = player_get(username=username)
     own = request.user.is_authenticated and request.user.pk == player.pk
     badges = player_badges(user=player)
+    bets = player_bets(user=player, settled_only=not own)
+    game.attach_outcomes(bets=bets)  # a partial podium shows as partly right
     context = {
         "player": player, "own": own, "stats": player_stats(user=player), "streak": player_streak(user=player),
         "badges": badges, "badges_earned": sum(b.earned for b in badges), "ranks": player_ranks(user=player),
         # Others see settled bets only: open bets would tip off the rest of a race's field.
-        "bets": player_bets(user=player, settled_only=not own),
+        "bets": bets,
     }
     if own:
         context["balance"] = player_balance(user=player)
