@@ -65,6 +65,7 @@ class CopyMatch(models.Model):
     at = models.DateTimeField()
 
     class Meta:
+        verbose_name_plural = "copy matches"
         constraints = [models.UniqueConstraint(fields=["race_id", "user_lo", "user_hi"], name="copy_match_once")]
         indexes = [models.Index(fields=["user_lo", "at"], name="copy_match_lo"),
                    models.Index(fields=["user_hi", "at"], name="copy_match_hi")]
