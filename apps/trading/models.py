@@ -90,6 +90,9 @@ class Order(models.Model):
             models.Index(fields=["symbol"], condition=Q(status__in=["open", "triggered"]), name="trading_order_resting"),
             models.Index(fields=["expires_at"], condition=Q(status__in=["open", "triggered"]),
                          name="trading_order_expiring"),
+            # The executor's trigger-index re-sync every 30 s reads the orders changed since its last
+            # run (apps.trading.index.index_sync): without it, a scan of every order ever placed.
+            models.Index(fields=["updated_at"], name="trading_order_updated"),
         ]
 
     def __str__(self) -> str:
