@@ -14,7 +14,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView
 from rest_framework_simplejwt.views import TokenRefreshView as SimpleJWTRefreshView
 
-from apps.accounts.lockout import locked_out_error
+from apps.accounts.lockout import locked_out_error, login_succeeded
 from apps.accounts.serializers import RegisterSerializer, UserSerializer
 from apps.accounts.services import SignupRefused, signup_allowed, user_logged_in_from, user_register
 from apps.accounts.throttles import signup_check
@@ -80,6 +80,7 @@ class TokenLoginView(TokenObtainPairView):
                 username = request.data.get("username") if hasattr(request.data, "get") else None
                 raise locked_out_error(username=username, address=request_client_address(request))
             raise
+        login_succeeded(request=request, user=serializer.user)
         user_logged_in_from(user=serializer.user, info=client_info_from_request(request, via="api"))
         return Response(serializer.validated_data, status=status.HTTP_200_OK)
 

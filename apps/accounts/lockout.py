@@ -5,7 +5,9 @@ for LOGIN_LOCKOUT_MINUTES, with a message saying when to try again.
 axes counts failures through Django's ``user_login_failed`` signal and refuses a locked-out
 login in ``LockoutBackend`` (first in AUTHENTICATION_BACKENDS) before any password is checked.
 Pages get the lockout page from ``AxesMiddleware`` (``lockout_response``); the token API, whose
-DRF request axes does not see, asks ``locked_out_error`` itself (apps.accounts.api).
+DRF request axes does not see, asks ``locked_out_error`` itself (apps.accounts.api). A successful
+login clears the pair's failures on every route: axes hears a session login through Django's
+``user_logged_in`` signal, and the token API, which sends none, calls ``login_succeeded``.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import math
 from datetime import timedelta
 
 from axes.backends import AxesStandaloneBackend
+from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Max
@@ -74,3 +77,10 @@ def locked_out_error(*, username: str | None, address: str | None) -> ApiError:
     error = ApiError(lockout_message(seconds), code="locked_out", status_code=429)
     error.wait = seconds
     return error
+
+
+def login_succeeded(*, request, user) -> None:
+    """A token login succeeded: clear the (username, address) failures as a page login does —
+    axes' own ``user_logged_in`` handler, without the signal's other receivers (the login hooks
+    and the daily bonus, which the token API calls itself)."""
+    AxesProxyHandler.user_logged_in(sender=type(user), request=request, user=user)

@@ -73,6 +73,29 @@ def test_failed_logins_lock_every_login_route(api_client, settings, route):
     assert api_client.post("/api/v1/auth/token/", right, format="json", REMOTE_ADDR="198.51.100.10").status_code == 200
 
 
+@pytest.mark.parametrize("route", ["page", "api"])
+def test_a_successful_login_clears_the_failures_on_every_route(api_client, settings, route):
+    """Two failures, a success, two more failures: not locked out (limit 3), whichever route the
+    success took; without the reset the fourth failure would lock the pair."""
+    from axes.models import AccessAttempt
+
+    settings.AXES_FAILURE_LIMIT = 3
+    user = UserFactory(username=f"forgetful-{route}")
+    right = {"username": user.username, "password": PASSWORD}
+    for _ in range(2):
+        assert _wrong("api", api_client, user.username).status_code == 401
+    assert AccessAttempt.objects.get(username=user.username).failures_since_start == 2
+    if route == "api":
+        ok = api_client.post("/api/v1/auth/token/", right, format="json", REMOTE_ADDR="198.51.100.9")
+        assert ok.status_code == 200 and ok.json()["access"]
+    else:
+        assert Client().post("/login/", right, REMOTE_ADDR="198.51.100.9").status_code == 302
+    assert not AccessAttempt.objects.filter(username=user.username).exists()
+    for _ in range(2):
+        assert _wrong("api", api_client, user.username).status_code == 401
+    assert api_client.post("/api/v1/auth/token/", right, format="json", REMOTE_ADDR="198.51.100.9").status_code == 200
+
+
 def test_a_banned_accounts_device_and_address_cannot_sign_up_again(api_client):
     user = UserFactory()
     decision = Decision.objects.create(user=user, action="ban", reason="farm", score=90)
