@@ -18,10 +18,10 @@ def http_scope(method: str, path: str, *, body: bytes = b"", headers=(), client=
 
 
 async def asgi_request(app, method: str, path: str, *, body: bytes = b"", headers=(), client=("127.0.0.1", 5000),
-                       timeout: float = 20) -> tuple[int, dict[str, str], bytes]:
+                       query_string: bytes = b"", timeout: float = 20) -> tuple[int, dict[str, str], bytes]:
     """(status, headers with lower-case names, body) of one request to ``app``."""
     communicator = ApplicationCommunicator(app, http_scope(method, path, body=body, headers=list(headers),
-                                                           client=client))
+                                                           client=client, query_string=query_string))
     await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
     start = await communicator.receive_output(timeout)
     assert start["type"] == "http.response.start", start
