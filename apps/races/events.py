@@ -17,22 +17,25 @@ def race_event_on_commit(race_id: int, event_type: str, payload: dict | None = N
 
 
 def players_notify_on_commit(*, race_id: int, event_type: str) -> None:
-    """After commit, tell each real player of the race: ``race_started`` (everyone who bet) or
-    ``race_settled`` (with the points the race paid them, from the standings settlement wrote)."""
+    """After commit, tell each player who bet on the race (the house excepted): ``race_started``,
+    or ``race_settled`` with the points the race paid them. Read from their bets, not from the
+    standings: a shadow-restricted player is left out of those, yet sees their race as anyone does."""
     transaction.on_commit(lambda: _notify_players(race_id, event_type))
 
 
 def _notify_players(race_id: int, event_type: str) -> None:
+    from django.db.models import Sum
+
     from apps.bets.models import Bet
-    from apps.races.models import Race, RaceStanding
+    from apps.races.models import Race
 
     title = Race.objects.filter(pk=race_id).values_list("title", flat=True).first() or "Your race"
+    # order_by(): Bet's default ordering (-id) would make the grouping one row per bet, not per player.
+    bettors = Bet.objects.filter(race_id=race_id, user__is_house=False).order_by()
     if event_type == "race_settled":
-        rows = RaceStanding.objects.filter(race_id=race_id).values_list("user_id", "points_won")
+        rows = bettors.values("user_id").annotate(paid=Sum("payout")).values_list("user_id", "paid")
     else:
-        # order_by(): Bet's default ordering (-id) would make DISTINCT one row per bet, not per player.
-        rows = ((user_id, None) for user_id in Bet.objects.filter(race_id=race_id, user__is_house=False)
-                .order_by().values_list("user_id", flat=True).distinct())
+        rows = ((user_id, None) for user_id in bettors.values_list("user_id", flat=True).distinct())
     for user_id, payout in rows:
         payload = {"type": event_type, "race_id": race_id, "title": title}
         if payout is not None:

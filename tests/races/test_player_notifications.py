@@ -51,3 +51,27 @@ def test_bettors_get_started_and_settled_with_their_payout(django_capture_on_com
     # The leaderboard sync after settlement tells players who climbed the global board.
     ranks = {m["user"]: m["rank"] for m in messages if m["type"] == "rank_changed"}
     assert ranks[alice.pk] == 1 and house.pk not in ranks
+
+
+def test_a_shadow_restricted_bettor_hears_of_the_settlement_with_their_own_payout(django_capture_on_commit_callbacks):
+    """Left out of the standings, a restricted player still sees their race as anyone does (issue 12)."""
+    from apps.races.models import RaceStanding
+
+    restricted = f.UserFactory(balance=10_000, is_shadow_restricted=True)
+    normal, house = f.UserFactory(balance=10_000), f.UserFactory(balance=10_000, is_house=True)
+    race = f.RaceFactory(state=S.CALCULATING)
+    f.lock_results(race, {"AAA": 2.0, "BBB": 1.0, "CCC": -1.0, "DDD": 0.5})
+    f.BetFactory(race=race, user=restricted, symbol="AAA", stake=100, odds="3.0")
+    f.BetFactory(race=race, user=restricted, symbol="BBB", stake=50, odds="2.0")
+    f.BetFactory(race=race, user=normal, symbol="CCC", stake=100, odds="2.5")
+    f.BetFactory(race=race, user=house, symbol="AAA", stake=10, odds="3.0")
+    pubsub = get_redis().pubsub()
+    pubsub.subscribe(*(keys.user_channel(u.pk) for u in (restricted, normal, house)))
+    personal_messages(pubsub)
+    with django_capture_on_commit_callbacks(execute=True):
+        settlement.race_settle(race_id=race.pk)
+    settled = {m["user"]: m for m in personal_messages(pubsub) if m["type"] == "race_settled"}
+    assert not RaceStanding.objects.filter(race=race, user=restricted).exists()
+    assert set(settled) == {restricted.pk, normal.pk}  # the house hears nothing
+    paid = sum(race.bets.filter(user=restricted).values_list("payout", flat=True))
+    assert settled[restricted.pk]["payout"] == paid > 0 and settled[normal.pk]["payout"] == 0
