@@ -22,7 +22,7 @@ from django.utils import timezone
 from apps.botdetect import scoring
 from apps.botdetect.models import Blocklist, Decision, Sighting, Suspicion
 from apps.botdetect.signals import Player, signals_for
-from apps.leaderboards.services import leaderboard_remove_user, leaderboard_restore_user
+from apps.leaderboards.services import leaderboard_readmit_user, leaderboard_remove_user, leaderboard_restore_user
 from apps.points import ledger
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,8 @@ def decision_apply(*, user, staff, decision: str, reason: str) -> Decision:
     """Record and carry out a staff decision on a player; returns the Decision (the audit row).
 
     clear: the restriction is lifted, held points are released (exactly once, however many
-    clears arrive together), the player is back on the leaderboards, and the evidence seen so
+    clears arrive together), the player is back on the leaderboards — with the races settled
+    while they were restricted in their standings and totals — and the evidence seen so
     far will not flag them again. restrict: shadow-restricted (kept so, if already). ban: held
     points burned with ledger entries, the account disabled, its devices and addresses blocked
     for new sign-ups."""
@@ -160,6 +161,8 @@ def decision_apply(*, user, staff, decision: str, reason: str) -> Decision:
                                         memo=f"Released after fair-play review ({reason[:120]})")
             case.status, case.cleared_at = S.CLEARED, now
             case.cleared_links = sorted(set(case.cleared_links or []) | set(_linked_accounts(case)))
+            # The races settled meanwhile left them out of their standings: those count now too.
+            leaderboard_readmit_user(user_id=user_id)
             transaction.on_commit(lambda: leaderboard_restore_user(user_id=user_id))
         elif action == Decision.Action.RESTRICT:
             _restrict(user_id)

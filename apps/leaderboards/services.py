@@ -17,6 +17,7 @@ from apps.leaderboards import periods
 from apps.leaderboards.models import LeaderboardEntry
 from apps.leaderboards.ranks import ON_A_BOARD, redis_ranks
 from apps.races.models import Race, RaceStanding
+from apps.races.standings import race_standings_restore
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ WHERE (l.points, l.staked, l.bets, l.wins) IS DISTINCT FROM (EXCLUDED.points, EX
 """
 RACE_FILTER = """s.user_id IN (SELECT user_id FROM races_racestanding WHERE race_id = %(race)s)
   AND p.period IN ('', %(week)s, %(month)s)"""
+PLAYER_FILTER = "s.user_id = %(user)s"
 
 
 def _sum_totals(filter_sql: str, params: dict) -> None:
@@ -146,6 +148,16 @@ def leaderboard_remove_user(*, user_id: int) -> None:
         if not (key.decode() if isinstance(key, bytes) else key).startswith("lb:synced:"):  # strings, not boards
             pipe.zrem(key, member)
     pipe.execute()
+
+
+def leaderboard_readmit_user(*, user_id: int) -> list[int]:
+    """A player cleared by staff counts again in PostgreSQL: the standings of the races settled while
+    they were restricted (apps.races.standings), then their totals on every board and period re-summed
+    from all their standings. Idempotent. Call it in the transaction that lifts the restriction, and
+    ``leaderboard_restore_user`` after its commit for Redis. Returns the races given a standing."""
+    races = race_standings_restore(user_id=user_id)
+    _sum_totals(PLAYER_FILTER, {"user": user_id})
+    return races
 
 
 def leaderboard_restore_user(*, user_id: int) -> int:
