@@ -56,7 +56,7 @@ def test_python_sql_and_settlement_agree_on_what_was_right():
 
 def test_the_bet_api_says_a_partial_podium_is_partly_right(api_client):
     player = f.UserFactory(balance=10_000)
-    race, bets = _race_with_every_outcome(player)
+    _, bets = _race_with_every_outcome(player)
     api_client.force_authenticate(player)
     rows = {row["id"]: row for row in api_client.get("/api/v1/me/bets/").json()["results"]}
     assert {name: rows[b.pk]["outcome"] for name, b in bets.items()} == EXPECTED
@@ -66,7 +66,7 @@ def test_the_bet_api_says_a_partial_podium_is_partly_right(api_client):
 
 def test_the_race_page_and_the_profile_count_right_bets_and_label_the_partial_one(client):
     player = f.UserFactory(balance=10_000)
-    race, bets = _race_with_every_outcome(player)
+    race, _ = _race_with_every_outcome(player)
     client.force_login(player)
     html = client.get(f"/races/{race.pk}/").content.decode()
     assert "3 of 7 bets correct, 1 partly right." in html
