@@ -30,7 +30,9 @@ def schemathesis_run(base: str, report: Path, *headers: str) -> subprocess.Compl
             "--report", "junit", "--report-junit-path", str(report)]
     for header in headers:
         args += ["--header", header]
-    return subprocess.run(args, capture_output=True, text=True, timeout=600)
+    # Run beside the report: schemathesis keeps its cache (.schemathesis/) and Hypothesis its
+    # example database under the working directory, which must not be the repository.
+    return subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=report.parent)
 
 
 @transactional
