@@ -7,15 +7,24 @@ clients send none. ``OriginPolicy`` lets a handshake without one through (marked
 ``AllowedHostsOriginValidator`` does, refusing a foreign site's page (403). A native client
 is never authenticated by a cookie (apps/live/auth.py): without the Origin check a cookie
 proves nothing about who opened the socket.
+
+``LeavesOnError``: a consumer whose handler raises is ended by Channels without its
+``disconnect()``; the mixin calls it first, so that no hub keeps a dead watcher, and closes the
+socket with 4503 (try again) when Redis or the database is out of reach.
 """
 from __future__ import annotations
 
+import logging
 import time
 
+from channels.exceptions import StopConsumer
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.conf import settings
 
 CLOSE_TOO_FAST = 4429  # the client sent messages faster than LIVE_WS_CLIENT_RATE
+CLOSE_UNAVAILABLE = 4503  # Redis or the database out of reach for a moment: reconnect soon
+
+log = logging.getLogger("stockrace.ws")
 
 
 class OriginPolicy:
@@ -48,3 +57,30 @@ class MessageRate:
             return False
         self.tokens -= 1
         return True
+
+
+class LeavesOnError:
+    """Mix into a Channels consumer before its base class. When a handler raises, Channels ends
+    the consumer without calling ``disconnect()`` (the socket is closed, the application is
+    over): a watcher would stay in its process's hub for good — sent to, counted, and, when its
+    room's subscription had not been confirmed yet, keeping the room from ever being subscribed.
+    Here ``disconnect()`` runs first (it must be safe to run twice: the close brings it again).
+    An outage (apps/core/unavailable.py) then closes the socket with CLOSE_UNAVAILABLE, which
+    clients treat as "reconnect in a moment"; any other exception is raised on, as before."""
+
+    async def dispatch(self, message):
+        try:
+            await super().dispatch(message)
+        except StopConsumer:  # the ordinary end, after disconnect() ran
+            raise
+        except Exception as exc:
+            from apps.core.unavailable import is_unavailable
+
+            try:
+                await self.disconnect(CLOSE_UNAVAILABLE)
+            except Exception:  # noqa: BLE001 - the original failure is the one to report
+                log.warning("%s: disconnect after a failure failed too", type(self).__name__, exc_info=True)
+            if not is_unavailable(exc):
+                raise
+            log.warning("%s: closed with %d: %s: %s", type(self).__name__, CLOSE_UNAVAILABLE, type(exc).__name__, exc)
+            await self.close(code=CLOSE_UNAVAILABLE)

@@ -22,7 +22,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from apps.core.backpressure import outbound_probe, unwrap_send
-from apps.core.ws import CLOSE_TOO_FAST, MessageRate
+from apps.core.ws import CLOSE_TOO_FAST, LeavesOnError, MessageRate
 
 from apps.feed.quote_hub import get_hub
 from apps.market.models import Stock
@@ -67,7 +67,12 @@ async def snapshot_quotes(hub, symbols: list[str]) -> list[dict]:
     return [q for q in quotes if q is not None]
 
 
-class QuotesConsumer(AsyncWebsocketConsumer):
+class QuotesConsumer(LeavesOnError, AsyncWebsocketConsumer):
+    # No channel layer per socket (the hub holds the subscriptions): an alias that is not configured
+    # makes Channels skip it — otherwise every socket costs a SUBSCRIBE of its own, an unbounded
+    # queue (channels_redis #276), and a handshake refused with 500 whenever Redis is away.
+    channel_layer_alias = "quotes-hub-instead"
+
     async def connect(self):
         self.symbols: set[str] = set()
         self.hub = get_hub()

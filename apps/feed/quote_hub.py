@@ -12,6 +12,9 @@ Backpressure, like the race rooms' (apps/core/backpressure.py): a client whose s
 than LIVE_WS_MAX_BUFFER_BYTES unsent in the server gets nothing this round; the hub keeps only
 the names of its symbols that changed (at most the 50 it watches) and sends their latest quotes
 once the socket drains. A client that stops reading costs the server that buffer and a set.
+
+The subscriptions survive Redis restarts and failed commands (apps/core/pubsub.py): a symbol
+whose subscribe failed while Redis was away is subscribed as soon as Redis answers again.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import weakref
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from apps.core.pubsub import Subscriptions
 from apps.market.quotes import QUOTE_CHANNEL
 
 log = logging.getLogger("stockrace.feed.quotes")
@@ -32,8 +36,9 @@ CHANNEL_PREFIX = QUOTE_CHANNEL.format("")
 class QuoteHub:
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
-        self.redis = aioredis.from_url(settings.REDIS_URL, decode_responses=True)
+        self.redis = aioredis.from_url(settings.REDIS_URL, decode_responses=True, socket_connect_timeout=5)
         self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.subscriptions = Subscriptions(self.pubsub, name="quote hub")
         self.watchers: dict[str, set] = {}
         self.latest: dict[str, str] = {}  # symbol -> the JSON the worker published, sent as is
         self.dirty: set[str] = set()
@@ -51,9 +56,9 @@ class QuoteHub:
             new = [s for s in symbols if s not in self.watchers]
             for symbol in symbols:
                 self.watchers.setdefault(symbol, set()).add(client)
-            if new:
-                await self.pubsub.subscribe(*(CHANNEL_PREFIX + s for s in new))
             self._ensure_running()
+            if new:  # Redis away: subscribed when it answers again (the watchers are kept)
+                await self.subscriptions.add(*(CHANNEL_PREFIX + s for s in new))
 
     async def unwatch(self, client, symbols) -> None:
         async with self._lock:
@@ -67,8 +72,8 @@ class QuoteHub:
                     del self.watchers[symbol]
                     self.latest.pop(symbol, None)
                     gone.append(symbol)
-            if gone and self.pubsub.connection is not None:
-                await self.pubsub.unsubscribe(*(CHANNEL_PREFIX + s for s in gone))
+            if gone:
+                await self.subscriptions.remove(*(CHANNEL_PREFIX + s for s in gone))
 
     def forget(self, client) -> None:
         self.held.pop(client, None)
@@ -84,19 +89,8 @@ class QuoteHub:
         _hubs.pop(self.loop, None)
 
     async def _read(self) -> None:
-        while True:
-            try:
-                if not self.pubsub.subscribed:
-                    await asyncio.sleep(0.05)
-                    continue
-                message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # Redis restarted: redis-py reconnects and resubscribes
-                log.warning("quote hub: Redis read failed: %s", exc)
-                await asyncio.sleep(0.5)
-                continue
-            if message and message.get("type") == "message":
+        async for message in self.subscriptions.messages():
+            if message.get("type") == "message":
                 symbol = message["channel"][len(CHANNEL_PREFIX):]
                 if symbol in self.watchers:
                     self.latest[symbol] = message["data"]

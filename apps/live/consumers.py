@@ -13,7 +13,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from apps.core import live_keys as keys
-from apps.core.ws import CLOSE_TOO_FAST, MessageRate
+from apps.core.ws import CLOSE_TOO_FAST, LeavesOnError, MessageRate
 from apps.live.auth import scope_user_id, token_user_id
 from apps.live.hub import get_hub
 from apps.live.snapshots import cached_room_state, race_snapshot
@@ -24,7 +24,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_SLOW = 4408  # sent by viewer.py when room events pile up unsent
 
 
-class _HubConsumer(AsyncWebsocketConsumer):
+class _HubConsumer(LeavesOnError, AsyncWebsocketConsumer):
     # No channel layer per socket: an alias that is not configured makes Channels skip it.
     channel_layer_alias = "live-hub-instead"
     kind = ""

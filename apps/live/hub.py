@@ -8,7 +8,9 @@ unsubscribes when the last one leaves, so a process receives one copy of each fr
 for races its viewers watch. The frame's text, serialised once by the engine, goes to every
 viewer as the same ``websocket.send`` message object; a viewer that cannot keep up holds only
 the latest frame (viewer.py). Room events published by apps.core.events travel on the same
-channel, so each viewer gets frames and events in publish order.
+channel, so each viewer gets frames and events in publish order. The subscriptions survive Redis
+restarts and failed commands (apps/core/pubsub.py): a room whose subscribe failed while Redis
+was away is subscribed as soon as Redis answers again, and its waiting viewers are let in.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 from apps.core import live_keys as keys
+from apps.core.pubsub import Subscriptions
 from apps.live.fanout import ParallelSender
 from apps.live.viewer import EVENT, FRAME, PING, Outgoing, Viewer
 
@@ -53,8 +56,10 @@ class Hub:
         # A blocking pool: a burst of snapshots (thousands of viewers reconnecting at once)
         # waits for a free connection instead of failing with "Too many connections".
         self.redis = aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(
-            settings.REDIS_URL, max_connections=HUB_REDIS_CONNECTIONS, timeout=20, health_check_interval=30))
+            settings.REDIS_URL, max_connections=HUB_REDIS_CONNECTIONS, timeout=20, health_check_interval=30,
+            socket_connect_timeout=5))  # a Redis host that does not answer must not hold the hub's lock for minutes
         self.pubsub = self.redis.pubsub()
+        self.subscriptions = Subscriptions(self.pubsub, name="race hub")
         self.rooms: dict[str, set[Viewer]] = {}
         self.confirmed: dict[str, asyncio.Future] = {}
         self.backlogged: set[Viewer] = set()
@@ -65,7 +70,7 @@ class Hub:
         self._tasks: list[asyncio.Task] = []
         self._closing = False
         self.fanout_ms_max = 0.0  # the slowest fan-out of one batch of messages since the last health report
-        self._started: asyncio.Future | None = None
+        self._started = False
         self._drain_wakeup = asyncio.Event()
         self.sender = ParallelSender(getattr(settings, "LIVE_WS_SEND_THREADS", SEND_THREADS))
         self.direct_writes = settings.LIVE_WS_DIRECT_WRITES  # the switch of the direct path below
@@ -76,22 +81,14 @@ class Hub:
 
     # -- lifecycle
     async def ensure_started(self) -> None:
-        if self._started is None:
-            self._started = asyncio.get_running_loop().create_future()
-            try:
-                # A private control channel keeps the pub/sub connection subscribed (and thus
-                # readable) even when no race is watched.
-                await self.pubsub.subscribe(f"live:hub:{self.process_id}")
-                self._tasks = [asyncio.create_task(coro) for coro in
-                               (self._read(), self._send_outbox(), self._drain(), self._heartbeat(),
-                                self._report_health())]
-                self._started.set_result(True)
-            except BaseException as exc:
-                self._started.set_exception(exc)
-                self._started = None
-                raise
-        else:
-            await asyncio.shield(self._started)
+        if self._started:
+            return
+        self._started = True
+        self._tasks = [asyncio.create_task(coro) for coro in
+                       (self._read(), self._send_outbox(), self._drain(), self._heartbeat(), self._report_health())]
+        # A private control channel keeps the pub/sub connection subscribed (and thus readable)
+        # even when no race is watched. Redis away: the reader subscribes it when Redis is back.
+        await self.subscriptions.add(f"live:hub:{self.process_id}")
 
     async def aclose(self) -> None:
         """Stop the hub's tasks and close its Redis connections (tests; a server just exits)."""
@@ -117,6 +114,8 @@ class Hub:
 
     # -- membership
     async def join(self, channel: str, viewer: Viewer, kind: str) -> None:
+        """Add ``viewer`` to the room, once its subscription is confirmed (a TimeoutError after 5 s:
+        Redis away that long; the caller leaves)."""
         await self.ensure_started()
         self.counts[kind] += 1
         viewers = self.rooms.get(channel)
@@ -124,7 +123,7 @@ class Hub:
             viewers = self.rooms[channel] = set()
             self.confirmed[channel] = asyncio.get_running_loop().create_future()
             viewers.add(viewer)
-            await self.pubsub.subscribe(channel)
+            await self.subscriptions.add(channel)  # Redis away: sent again by the reader
         else:
             viewers.add(viewer)
         confirmed = self.confirmed.get(channel)
@@ -147,26 +146,13 @@ class Hub:
             race_id = keys.race_id_of(channel)
             if race_id is not None:
                 self.state_cache.pop(race_id, None)
-            try:
-                await self.pubsub.unsubscribe(channel)
-            except Exception:  # noqa: BLE001 - the reader reconnects and resubscribes what is left
-                log.warning("hub: unsubscribe %s failed", channel, exc_info=True)
+            await self.subscriptions.remove(channel)  # Redis away: dropped by the reader when it is back
 
     # -- reading and fan-out
     async def _read(self) -> None:
-        while not self._closing:
-            try:
-                message = await self.pubsub.get_message(timeout=None)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - Redis went away: redis-py reconnects and resubscribes
-                if self._closing:
-                    return
-                log.warning("hub: pub/sub read failed; retrying", exc_info=True)
-                await asyncio.sleep(0.5)
-                continue
-            if message is None:
-                continue
+        async for message in self.subscriptions.messages():
+            if self._closing:
+                return
             channel = message["channel"].decode()
             if message["type"] == "message":
                 try:

@@ -12,6 +12,7 @@ import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from apps.core.ws import LeavesOnError
 from apps.markets.hub import get_hub
 from apps.markets.models import Market
 from apps.markets.selectors import market_state
@@ -29,7 +30,7 @@ def _snapshot(market_id: int) -> dict | None:
             "probabilities": market_state(market)["probabilities"]}
 
 
-class MarketConsumer(AsyncWebsocketConsumer):
+class MarketConsumer(LeavesOnError, AsyncWebsocketConsumer):
     # No channel layer per socket (the hub holds the subscription): an alias that is not configured.
     channel_layer_alias = "markets-hub-instead"
     market_id = None

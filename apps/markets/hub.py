@@ -5,6 +5,7 @@ The process subscribes, on one connection, to the channels of the markets its ow
 merged: every FANOUT_SECONDS each viewer gets one frame with the latest probabilities and the
 trades since the last frame (the last TRADES_PER_FRAME of them). Other events (closed, resolved,
 cancelled) go out at once, after any pending trade frame. One JSON decode per event per process.
+The subscriptions survive Redis restarts and failed commands (apps/core/pubsub.py).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import weakref
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from apps.core.pubsub import Subscriptions
 from apps.markets.events import market_channel
 
 log = logging.getLogger("stockrace.markets.hub")
@@ -26,8 +28,9 @@ TRADES_PER_FRAME = 20
 class MarketHub:
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
-        self.redis = aioredis.from_url(settings.REDIS_URL, decode_responses=True)
+        self.redis = aioredis.from_url(settings.REDIS_URL, decode_responses=True, socket_connect_timeout=5)
         self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.subscriptions = Subscriptions(self.pubsub, name="market hub")
         self.viewers: dict[int, set] = {}
         self.channels: dict[str, int] = {}
         self.pending: dict[int, dict] = {}  # market -> the merged trade event not sent yet
@@ -36,13 +39,14 @@ class MarketHub:
 
     async def watch(self, viewer, market_id: int) -> None:
         async with self._lock:
-            if market_id not in self.viewers:
-                channel = market_channel(market_id)
-                self.channels[channel] = market_id
-                await self.pubsub.subscribe(channel)
+            first = market_id not in self.viewers
             self.viewers.setdefault(market_id, set()).add(viewer)
             if not self.tasks:
                 self.tasks = [self.loop.create_task(self._read()), self.loop.create_task(self._fan_out())]
+            if first:  # Redis away: subscribed when it answers again (the viewers are kept)
+                channel = market_channel(market_id)
+                self.channels[channel] = market_id
+                await self.subscriptions.add(channel)
 
     async def unwatch(self, viewer, market_id: int) -> None:
         async with self._lock:
@@ -55,8 +59,7 @@ class MarketHub:
                 self.pending.pop(market_id, None)
                 channel = market_channel(market_id)
                 self.channels.pop(channel, None)
-                if self.pubsub.connection is not None:
-                    await self.pubsub.unsubscribe(channel)
+                await self.subscriptions.remove(channel)
 
     async def close(self) -> None:
         for task in self.tasks:
@@ -85,19 +88,8 @@ class MarketHub:
                 log.debug("market hub: send failed: %s", exc)
 
     async def _read(self) -> None:
-        while True:
-            try:
-                if not self.pubsub.subscribed:
-                    await asyncio.sleep(0.05)
-                    continue
-                message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # Redis restarted: redis-py reconnects and resubscribes
-                log.warning("market hub: Redis read failed: %s", exc)
-                await asyncio.sleep(0.5)
-                continue
-            if not message or message.get("type") != "message":
+        async for message in self.subscriptions.messages():
+            if message.get("type") != "message":
                 continue
             market_id = self.channels.get(message["channel"])
             if market_id is None:

@@ -18,6 +18,9 @@ What is here, and how to use it:
       sim = processes.manage("run_exchange_sim", "--port", str(port))
       sim.wait_until(processes.listening(port), what="listening")  # any check, one loop
       sim.kill()  # SIGKILL, as a crash;  sim.stop(): SIGTERM, then SIGKILL after 10 s
+      with processes.RedisServer() as redis_server:                 # a PRIVATE redis-server to stop/start
+          web = processes.daphne(REDIS_URL=redis_server.url)
+          redis_server.restart(3.0)                                 # down 3 s (kill=True: SIGKILL)
 
   Keyword arguments are settings put in the child's environment (values made strings);
   ``env=`` replaces the whole base environment (benchmarks pass their own database URL).

