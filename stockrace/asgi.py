@@ -14,20 +14,22 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from apps.bets.fastpath import BetFastPath  # noqa: E402
+from apps.bets.auth import PlayerTokenAuthentication  # noqa: E402
+from apps.bets.fastpath import BetRoute  # noqa: E402
+from apps.core.lean import LeanRoutes  # noqa: E402
 from apps.core.ws import OriginPolicy  # noqa: E402
 from apps.live.fallback import LiveFallback  # noqa: E402
-from apps.trading.fastpath import OrderFastPath  # noqa: E402
+from apps.markets.fastpath import MarketTradeRoute  # noqa: E402
+from apps.trading.fastpath import OrderRoute  # noqa: E402
 from stockrace.body_limit import BodyLimit  # noqa: E402
 from stockrace.routing import websocket_urlpatterns  # noqa: E402
 from stockrace.servers import limit_daphne_websockets, tune_twisted_http  # noqa: E402
 
-# The bet POST of token-authenticated JSON clients skips Django's request machinery
-# (apps/bets/fastpath.py) unless BET_FAST_PATH is off; every other HTTP request goes to Django.
-http_app = BetFastPath(django_asgi_app) if settings.BET_FAST_PATH else django_asgi_app
-# Orders of the same clients take the same lean way (apps/trading/fastpath.py), unless TRADE_FAST_PATH is off.
-if settings.TRADE_FAST_PATH:
-    http_app = OrderFastPath(http_app)
+# The hot POSTs of token-authenticated JSON clients skip Django's request machinery (apps/core/lean.py):
+# bets, orders and market trades, each built from its app's own services and turned off by its switch
+# (BET_FAST_PATH, TRADE_FAST_PATH, MARKET_FAST_PATH). Every other HTTP request goes to Django.
+http_app = LeanRoutes(django_asgi_app, routes=[BetRoute(), OrderRoute(), MarketTradeRoute()],
+                      authenticator=PlayerTokenAuthentication())
 
 application = ProtocolTypeRouter(
     {

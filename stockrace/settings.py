@@ -443,6 +443,9 @@ MARKET_GENERATE_SECONDS = env.float("MARKET_GENERATE_SECONDS", 60.0, min=5)
 MARKET_GENERATED_LIQUIDITY = env.int("MARKET_GENERATED_LIQUIDITY", 200, min=10)
 MARKET_GENERATED_LMSR_B = env.int("MARKET_GENERATED_LMSR_B", 50, min=1)
 MARKET_DAILY_SYMBOLS = env.int("MARKET_DAILY_SYMBOLS", 3, min=0, max=20)
+# The lean trade route for token-authenticated JSON clients (apps/markets/fastpath.py, on
+# apps/core/lean.py); off: every trade goes through DRF.
+MARKET_FAST_PATH = env.bool("MARKET_FAST_PATH", True)
 CELERY_BEAT_SCHEDULE.update({
     "markets-sweep": {"task": "markets.sweep", "schedule": MARKET_SWEEP_SECONDS},
     "markets-generate": {"task": "markets.generate", "schedule": MARKET_GENERATE_SECONDS},

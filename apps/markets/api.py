@@ -14,6 +14,7 @@ from apps.bets.auth import PlayerTokenAuthentication
 from apps.markets import errors, resolution, selectors, services
 from apps.markets.amm.numeric import calc, text
 from apps.markets.models import Market
+from apps.markets.pricing import Order
 from apps.markets.serializers import (MarketCancelSerializer, MarketEndedSerializer, MarketErrorSerializer, MarketFillSerializer,
                                       MarketHistoryPointSerializer, MarketLeaderboardRowSerializer, MarketCreateSerializer,
                                       MarketSerializer, MarketOrderSerializer, MarketPositionSerializer, MarketResolveSerializer,
@@ -41,10 +42,17 @@ def _body(request) -> dict:
     return request.data
 
 
-def _order(request):
-    data = _body(request)
+def order_from_body(data) -> Order:
+    """The order a quote or trade request's JSON body gives (400s in the error shape); the lean
+    trade route (apps/markets/fastpath.py) parses with it too."""
+    if not isinstance(data, dict):
+        raise errors.invalid("Send a JSON object.", field="non_field_errors")
     return services.parse_order(outcome=data.get("outcome"), side=data.get("side"), amount=data.get("amount"),
                                 shares=data.get("shares"))
+
+
+def _order(request) -> Order:
+    return order_from_body(request.data)
 
 
 class IsStaff(permissions.BasePermission):

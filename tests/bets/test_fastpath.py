@@ -1,4 +1,4 @@
-"""The bet POST's fast route (apps.bets.fastpath) answers exactly as the DRF view does.
+"""The bet POST's fast route (apps.bets.fastpath, on apps.core.lean) answers exactly as the DRF view does.
 
 Each case is sent twice with equal players: through the real ASGI application (where the fast
 route answers bearer-token JSON) and through Django's test client (the DRF view). Status,
@@ -29,13 +29,13 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the fast route works on 
 def _count_fast_answers(monkeypatch):
     PlayerTokenAuthentication.verified.clear()
     calls = []
-    original = fastpath.BetFastPath._place
+    original = fastpath.BetRoute.handle
 
-    def counted(self, *args, **kwargs):
-        calls.append(args)
-        return original(self, *args, **kwargs)
+    def counted(self, request):
+        calls.append(request.args)
+        return original(self, request)
 
-    monkeypatch.setattr(fastpath.BetFastPath, "_place", counted)
+    monkeypatch.setattr(fastpath.BetRoute, "handle", counted)
     return calls
 
 

@@ -1,4 +1,4 @@
-"""The order POST's lean route (apps.trading.fastpath) engages for bearer-token JSON and answers
+"""The order POST's lean route (apps.trading.fastpath, on apps.core.lean) engages for bearer-token JSON and answers
 exactly as the DRF view does; anything else reaches Django."""
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the lean route works on 
 @pytest.fixture(autouse=True)
 def fast_answers(monkeypatch):
     calls = []
-    original = fastpath.OrderFastPath._place
+    original = fastpath.OrderRoute.handle
 
-    def counted(self, *args, **kwargs):
-        calls.append(args)
-        return original(self, *args, **kwargs)
+    def counted(self, request):
+        calls.append(request.args)
+        return original(self, request)
 
-    monkeypatch.setattr(fastpath.OrderFastPath, "_place", counted)
+    monkeypatch.setattr(fastpath.OrderRoute, "handle", counted)
     return calls
 
 
