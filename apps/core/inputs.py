@@ -4,7 +4,7 @@ PostgreSQL refuses a NUL character in any text (psycopg raises before the query 
 a lone UTF-16 surrogate cannot be encoded for it at all: either one reaching a query used to
 answer 500. ``InputGuardMiddleware`` (first in MIDDLEWARE) refuses a request whose path or query
 string holds such a character, for every page and API view at once; ``loads_json`` is the JSON
-parser of the API (``apps.core.parsers.BoundedJSONParser``) and of the lean bet route, with the same text rule and
+parser of the API (``apps.core.parsers.BoundedJSONParser``) and of the lean routes, with the same text rule and
 a depth limit. ``whole_number`` reads an id from a query parameter by the same rule everywhere
 (``"²".isdigit()`` is true in Python, and ``int("²")`` raises).
 """

@@ -13,8 +13,8 @@ nginx (deploy/nginx/stockrace.conf) overwrites the header with the address it sa
 the header holds exactly one entry. Django requests get the result once, in
 ``ClientAddressMiddleware`` (first in MIDDLEWARE), which also writes it to ``REMOTE_ADDR`` so that
 DRF's throttles (``NUM_PROXIES = 0``: REMOTE_ADDR only), django-axes, the bet limits and the logs
-all see the same address; the peer stays in ``META["PEER_ADDR"]``. The bet fast path
-(apps.bets.fastpath), which runs before Django, calls ``client_address`` itself.
+all see the same address; the peer stays in ``META["PEER_ADDR"]``. The lean routes
+(apps.core.lean), which run before Django, call ``client_address`` themselves.
 
 ``network_of`` gives the /24 (IPv4) or /64 (IPv6) an address belongs to: the unit of the signup
 limit per network and of linked accounts by network.

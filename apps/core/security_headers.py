@@ -3,8 +3,8 @@
 Django's SecurityMiddleware and XFrameOptionsMiddleware (when settings.MIDDLEWARE lists them)
 put X-Content-Type-Options, Referrer-Policy, Cross-Origin-Opener-Policy, Strict-Transport-Security
 (on HTTPS) and X-Frame-Options on every response, and SecurityMiddleware redirects plain HTTP to
-HTTPS when SECURE_SSL_REDIRECT says so. A route in front of Django (the lean bet route,
-apps/bets/fastpath.py) gets the same headers by running those very middleware classes, with the
+HTTPS when SECURE_SSL_REDIRECT says so. A route in front of Django (the lean routes,
+apps/core/lean.py) gets the same headers by running those very middleware classes, with the
 current settings, on a stub request and an empty response; what they depend on in a request is
 its scheme (the proxy's SECURE_PROXY_SSL_HEADER included) and its path (SECURE_REDIRECT_EXEMPT),
 so the answer is cached per scheme, proxy header value and path, and dropped when a setting
