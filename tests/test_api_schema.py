@@ -50,15 +50,16 @@ def test_the_error_envelope_is_a_component(schema):
     assert {"code", "message", "fields"} <= set(detail["properties"])
 
 
-def test_every_operation_documents_its_4xx_answers_in_the_envelope(schema):
+def test_every_operation_documents_its_4xx_and_503_answers_in_the_envelope(schema):
     found = list(operations(schema))
     assert len(found) > 20
     for path, method, operation in found:
         responses = operation["responses"]
         where = f"{method.upper()} {path}"
-        assert {"400", "429"} <= set(responses), where
+        assert {"400", "429", "503"} <= set(responses), where
+        assert "Retry-After" in responses["503"]["headers"], where
         for code, response in responses.items():
-            if code.startswith("4"):
+            if code.startswith("4") or code == "503":
                 assert is_envelope(schema, response["content"]["application/json"]["schema"]), (where, code)
         if any(operation.get("security", [])):
             assert {"401", "403"} <= set(responses), where

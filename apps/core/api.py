@@ -1,4 +1,7 @@
-"""API foundations shared by every app: the one error shape, pagination."""
+"""API foundations shared by every app: the one error shape, pagination.
+
+A Redis or database outage (apps/core/unavailable.py) is answered 503 ``unavailable`` with
+Retry-After, in the same shape."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
@@ -6,7 +9,9 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import exception_handler as drf_exception_handler, set_rollback
+
+from apps.core import unavailable
 
 
 class Pagination(PageNumberPagination):
@@ -69,6 +74,8 @@ def exception_handler(exc, context):
 
     response = drf_exception_handler(exc, context)
     if response is None:
+        if unavailable.is_unavailable(exc):
+            return unavailable_response(exc)
         return None  # a real bug: let Django log it and answer 500
 
     if isinstance(exc, ApiError):
@@ -97,6 +104,17 @@ def exception_handler(exc, context):
     return Response(body, status=response.status_code, headers=_copy_headers(response))
 
 
+def unavailable_response(exc: BaseException) -> Response:
+    """503 in the error shape with Retry-After, logged once as a warning (not as a server error)."""
+    import logging
+
+    set_rollback()
+    logging.getLogger("stockrace.unavailable").warning("answered 503: %s: %s", type(exc).__name__, exc)
+    name, value = unavailable.retry_after_header()
+    return Response(error_body(unavailable.CODE, unavailable.MESSAGE), status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                    headers={name: value})
+
+
 def _token_message(detail: dict) -> str:
     """What a client should do about a refused bearer token, in one sentence."""
     reasons = " ".join(str(m.get("message", "")) for m in detail.get("messages", []) if isinstance(m, dict))
@@ -111,5 +129,5 @@ def _copy_headers(response) -> dict:
     return {k: v for k, v in response.items() if k in ("Retry-After", "WWW-Authenticate", "Allow")}
 
 
-def json_error_response(status_code: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse(error_body(code, message), status=status_code)
+def json_error_response(status_code: int, code: str, message: str, headers: dict | None = None) -> JsonResponse:
+    return JsonResponse(error_body(code, message), status=status_code, headers=headers)

@@ -1,5 +1,5 @@
 """The OpenAPI schema's error answers: the one error envelope (apps.core.api) as a component,
-and the 4xx answers every operation can give, added by a drf-spectacular postprocessing hook
+and the 4xx (and 503) answers every operation can give, added by a drf-spectacular postprocessing hook
 (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]) so that no view has to list them.
 
 What each operation may answer, and why:
@@ -13,7 +13,9 @@ What each operation may answer, and why:
 - 404 — when its path has parameters (an unknown id or symbol) or its list is paginated
   (a page past the end);
 - 413, 415 — when it takes a body: too large for the server's cap, or not JSON/form data;
-- 429 — always: the per-address and per-player rate limits (Retry-After says when).
+- 429 — always: the per-address and per-player rate limits (Retry-After says when);
+- 503 — always: Redis or the database out of reach for a moment (a restart, a failover), code
+  ``unavailable``, with Retry-After (apps/core/unavailable.py).
 
 A 4xx a view documents itself keeps its description and gets the envelope as its content. A
 view that wants to describe one of its refusals names ``ErrorSerializer`` (the component "Error"):
@@ -27,7 +29,7 @@ from rest_framework import serializers
 
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Machine-readable, e.g. invalid, not_found, not_authenticated, "
-                                           "token_not_valid, throttled.")
+                                           "token_not_valid, throttled, unavailable.")
     message = serializers.CharField(help_text="One sentence a player or developer can act on.")
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
                                    help_text="Per input field, its messages (may be empty).")
@@ -47,8 +49,9 @@ ERROR_SCHEMA = {
         "error": {
             "type": "object",
             "properties": {
-                "code": {"type": "string", "description": "Machine-readable, e.g. invalid, not_found, "
-                                                          "not_authenticated, token_not_valid, throttled."},
+                "code": {"type": "string",
+                         "description": "Machine-readable, e.g. invalid, not_found, not_authenticated, "
+                                        "token_not_valid, throttled, unavailable."},
                 "message": {"type": "string", "description": "One sentence a player or developer can act on."},
                 "fields": {"type": "object", "description": "Per input field, its messages (may be empty).",
                            "additionalProperties": {"type": "array", "items": {"type": "string"}}},
@@ -68,6 +71,8 @@ DESCRIPTIONS = {
     "413": "The request body is too large.",
     "415": "The request body is not JSON (or form data).",
     "429": "Too many requests: the `Retry-After` header says in how many seconds to try again.",
+    "503": "Unavailable for a moment (`unavailable`: Redis or the database is restarting); try again after "
+           "`Retry-After` seconds.",
 }
 BODY_METHODS = {"post", "put", "patch"}
 METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "trace"}
@@ -87,8 +92,8 @@ def _paginated(operation: dict) -> bool:
 
 
 def error_codes_for(path: str, method: str, operation: dict) -> list[str]:
-    """The 4xx statuses an operation can answer besides the ones it documents (see module doc)."""
-    codes = ["400", "429"]
+    """The error statuses an operation can answer besides the ones it documents (see module doc)."""
+    codes = ["400", "429", "503"]
     if _accepts_credentials(operation):
         codes += ["401", "403"]
     if "{" in path or _paginated(operation):
@@ -99,7 +104,7 @@ def error_codes_for(path: str, method: str, operation: dict) -> list[str]:
 
 
 def add_error_responses(result: dict, generator, request, public) -> dict:
-    """POSTPROCESSING_HOOKS entry: the Error component and every operation's 4xx answers."""
+    """POSTPROCESSING_HOOKS entry: the Error component and every operation's error answers."""
     # A view naming ErrorSerializer produced the component already (the same envelope).
     result.setdefault("components", {}).setdefault("schemas", {}).setdefault(ERROR_SCHEMA_NAME, ERROR_SCHEMA)
     for path, item in result.get("paths", {}).items():
@@ -108,11 +113,12 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
                 continue
             responses = operation.setdefault("responses", {})
             for code, response in responses.items():
-                if code.startswith("4") and not response.get("content"):
+                if (code.startswith("4") or code == "503") and not response.get("content"):
                     response["content"] = _error_content()
             for code in error_codes_for(path, method, operation):
                 responses.setdefault(code, {"description": DESCRIPTIONS[code], "content": _error_content()})
-            if "429" in responses:
-                responses["429"].setdefault("headers", {"Retry-After": {
-                    "schema": {"type": "integer"}, "description": "Seconds to wait before trying again."}})
+            for code in ("429", "503"):
+                if code in responses:
+                    responses[code].setdefault("headers", {"Retry-After": {
+                        "schema": {"type": "integer"}, "description": "Seconds to wait before trying again."}})
     return result

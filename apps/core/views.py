@@ -1,8 +1,11 @@
 """Cross-cutting HTTP endpoints: health and JSON error pages for the API."""
+import sys
+
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from apps.core import unavailable
 from apps.core.api import json_error_response
 from apps.core.health import public_health, system_health
 
@@ -43,8 +46,25 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    """handler500, called while Django handles the exception (a view's or a middleware's): a Redis
+    or database outage is answered 503 with Retry-After (apps/core/unavailable.py), the rest 500."""
+    if unavailable.is_unavailable(sys.exc_info()[1]):
+        return service_unavailable(request)
     if _is_api(request):
         return json_error_response(500, "server_error", "Something went wrong on our side; it has been logged.")
     from django.views.defaults import server_error as django_server_error
 
     return django_server_error(request, template_name="500.html")
+
+
+def service_unavailable(request):
+    """503 with Retry-After: the error shape under /api/, a page (templates/503.html) elsewhere.
+    The page needs nothing the outage took away: no database, no session, no context processors."""
+    from django.http import HttpResponse
+    from django.template import loader
+
+    name, value = unavailable.retry_after_header()
+    if _is_api(request):
+        return json_error_response(503, unavailable.CODE, unavailable.MESSAGE, headers={name: value})
+    page = loader.get_template("503.html").render({"retry_after": unavailable.RETRY_AFTER_SECONDS})
+    return HttpResponse(page, status=503, headers={name: value})
