@@ -110,3 +110,49 @@ def test_a_bug_is_logged_and_answered_500_in_the_error_shape(probe, caplog):
     assert status == 500 and body == {"error": {"code": "server_error", "message": body["error"]["message"],
                                                 "fields": {}}}
     assert any("probe route" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_drf_throttles_runs_the_view_s_own_throttle_classes_and_its_throttled(probe):
+    """Pins the DRF internals the lean routes rely on (APIView.check_throttles, get_throttles,
+    throttled, a throttle's allow_request(request, view) and wait()), by behaviour."""
+    from rest_framework.throttling import BaseThrottle
+    from rest_framework.views import APIView
+
+    from apps.core.lean import LeanRequest, drf_throttles
+
+    seen = []
+
+    class Full(BaseThrottle):
+        def allow_request(self, request, view):
+            seen.append((request.user.pk, request.META["REMOTE_ADDR"], view.kwargs))
+            return False
+
+        def wait(self):
+            return 7.0
+
+    class Open(BaseThrottle):
+        def allow_request(self, request, view):
+            return True
+
+    class Refused(exceptions.APIException):
+        status_code = 429
+
+    class FullView(APIView):
+        throttle_classes = [Open, Full]
+
+    class OwnRefusalView(FullView):
+        def throttled(self, request, wait):
+            raise Refused(f"wait {wait}")
+
+    class OpenView(APIView):
+        throttle_classes = [Open]
+
+    request = LeanRequest({"path": PATH, "client": ("10.9.9.9", 1)}, {}, ("42",), probe.player, {})
+    drf_throttles(OpenView, request, thing=42)
+    with pytest.raises(exceptions.Throttled) as throttled:
+        drf_throttles(FullView, request, thing=42)
+    assert throttled.value.wait == 7
+    with pytest.raises(Refused, match="wait 7.0"):
+        drf_throttles(OwnRefusalView, request, thing=42)
+    assert seen == [(probe.player.pk, "10.9.9.9", {"thing": 42})] * 2
+
