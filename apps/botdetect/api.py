@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -16,12 +16,12 @@ from rest_framework.views import APIView
 from apps.botdetect.selectors import player_case, review_queue
 from apps.botdetect.services import DecisionError, decision_apply
 from apps.core.api import ApiError
+from apps.core.schema import error_response
 
 User = get_user_model()
 
-_ERROR = inline_serializer("FairPlayError", {"error": inline_serializer("FairPlayErrorBody", {
-    "code": serializers.CharField(), "message": serializers.CharField(), "fields": serializers.DictField()})})
-ERRORS = {403: OpenApiResponse(_ERROR, description="Not staff (anonymous included)")}
+ERRORS = {403: error_response("Not staff (anonymous included).", "permission_denied")}
+NO_PLAYER = error_response("No such player.", "not_found")
 
 
 class IsStaff(permissions.BasePermission):
@@ -82,15 +82,15 @@ class ReviewQueueView(StaffView, ListAPIView):
 class PlayerSignalsView(StaffView, APIView):
     @extend_schema(responses={200: OpenApiResponse(description="score, signals with evidence, linked accounts side "
                                                                "by side, decisions"),
-                              404: OpenApiResponse(_ERROR, description="No such player"), **ERRORS})
+                              404: NO_PLAYER, **ERRORS})
     def get(self, request, username: str):
         return Response(player_case(user=get_object_or_404(User, username=username)))
 
 
 class PlayerDecisionView(StaffView, APIView):
     @extend_schema(request=DecisionRequestSerializer, responses={
-        200: DecisionSerializer, 400: OpenApiResponse(_ERROR, description="Bad decision or no reason"),
-        404: OpenApiResponse(_ERROR, description="No such player"), **ERRORS})
+        200: DecisionSerializer, 400: error_response("Bad decision or no reason.", "invalid"),
+        404: NO_PLAYER, **ERRORS})
     def post(self, request, username: str):
         user = get_object_or_404(User, username=username)
         data = DecisionRequestSerializer(data=request.data)

@@ -18,27 +18,21 @@ What each operation may answer, and why:
   ``unavailable``, with Retry-After (apps/core/unavailable.py).
 
 A 4xx a view documents itself keeps its description and gets the envelope as its content. A
-view that wants to describe one of its refusals names ``ErrorSerializer`` (the component "Error"):
+view that wants to describe one of its refusals names ``ErrorSerializer`` — every app the same
+one, the component "Error" — or builds the answer with ``error_response``:
 
-    @extend_schema(responses={409: OpenApiResponse(ErrorSerializer, description="Race already started.")})
+    @extend_schema(responses={409: error_response("Race already started.", "race_started")})
+
+The envelope is defined once, ``ERROR_SCHEMA``: ``ErrorSerializer`` is only its name for
+drf-spectacular (``ErrorSchema`` maps it), so no app keeps a second copy of its own.
 """
 from __future__ import annotations
 
+import copy
+
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Machine-readable, e.g. invalid, not_found, not_authenticated, "
-                                           "token_not_valid, throttled, unavailable.")
-    message = serializers.CharField(help_text="One sentence a player or developer can act on.")
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
-                                   help_text="Per input field, its messages (may be empty).")
-
-
-class ErrorSerializer(serializers.Serializer):
-    """Every refusal: {"error": {"code", "message", "fields"}} (apps/core/api.py)."""
-
-    error = ErrorDetailSerializer()
 
 ERROR_SCHEMA_NAME = "Error"
 ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"}
@@ -63,6 +57,31 @@ ERROR_SCHEMA = {
     "example": {"error": {"code": "invalid", "message": "stake: Stake at least 1 point.",
                           "fields": {"stake": ["Stake at least 1 point."]}}},
 }
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every refusal: {"error": {"code", "message", "fields"}} (apps/core/api.py renders it). In the
+    schema it is the component "Error", ``ERROR_SCHEMA``; it never renders anything itself."""
+
+
+class ErrorSchema(OpenApiSerializerExtension):
+    """drf-spectacular maps ErrorSerializer to ERROR_SCHEMA under the name "Error"."""
+
+    target_class = ErrorSerializer
+
+    def get_name(self, auto_schema, direction):
+        return ERROR_SCHEMA_NAME
+
+    def map_serializer(self, auto_schema, direction):
+        return copy.deepcopy(ERROR_SCHEMA)
+
+
+def error_response(description: str, *codes: str) -> OpenApiResponse:
+    """A refusal a view documents: the envelope, its description and the codes it may carry."""
+    return OpenApiResponse(ErrorSerializer, description=f"{description} Codes: {', '.join(codes)}." if codes
+                           else description)
+
+
 DESCRIPTIONS = {
     "400": "The request is not valid (the error envelope; `fields` names what to fix).",
     "401": "Not signed in, or the bearer token is not valid or has expired (`token_not_valid`).",
@@ -105,8 +124,8 @@ def error_codes_for(path: str, method: str, operation: dict) -> list[str]:
 
 def add_error_responses(result: dict, generator, request, public) -> dict:
     """POSTPROCESSING_HOOKS entry: the Error component and every operation's error answers."""
-    # A view naming ErrorSerializer produced the component already (the same envelope).
-    result.setdefault("components", {}).setdefault("schemas", {}).setdefault(ERROR_SCHEMA_NAME, ERROR_SCHEMA)
+    # A view naming ErrorSerializer produced the same component already (ErrorSchema).
+    result.setdefault("components", {}).setdefault("schemas", {})[ERROR_SCHEMA_NAME] = copy.deepcopy(ERROR_SCHEMA)
     for path, item in result.get("paths", {}).items():
         for method, operation in item.items():
             if method not in METHODS:

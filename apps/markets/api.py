@@ -11,27 +11,24 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.bets.auth import PlayerTokenAuthentication
+from apps.core.schema import error_response
 from apps.markets import errors, resolution, selectors, services
 from apps.markets.amm.numeric import calc, text
 from apps.markets.models import Market
 from apps.markets.pricing import Order
-from apps.markets.serializers import (MarketCancelSerializer, MarketEndedSerializer, MarketErrorSerializer, MarketFillSerializer,
+from apps.markets.serializers import (MarketCancelSerializer, MarketEndedSerializer, MarketFillSerializer,
                                       MarketHistoryPointSerializer, MarketLeaderboardRowSerializer, MarketCreateSerializer,
                                       MarketSerializer, MarketOrderSerializer, MarketPositionSerializer, MarketResolveSerializer,
                                       MarketStopCreateSerializer, MarketStopSerializer, MarketTapeSerializer, MarketTradeSerializer)
 from apps.markets.events import trade_summary
 
 
-def _err(description: str, *codes: str) -> OpenApiResponse:
-    return OpenApiResponse(MarketErrorSerializer, description=f"{description} Codes: {', '.join(codes)}.")
-
-
-NOT_FOUND = _err("No such market.", "not_found")
-BAD_ORDER = _err("The order is not valid; nothing was written.", "invalid", "unknown_outcome", "too_small")
-REFUSED = _err("The market cannot take this trade; nothing was written.", "market_closed", "market_dry",
+NOT_FOUND = error_response("No such market.", "not_found")
+BAD_ORDER = error_response("The order is not valid; nothing was written.", "invalid", "unknown_outcome", "too_small")
+REFUSED = error_response("The market cannot take this trade; nothing was written.", "market_closed", "market_dry",
                "price_limit", "insufficient_shares", "insufficient_points")
-UNAUTHENTICATED = _err("Not signed in.", "not_authenticated")
-NOT_STAFF = _err("Staff only.", "permission_denied", "not_authenticated")
+UNAUTHENTICATED = error_response("Not signed in.", "not_authenticated")
+NOT_STAFF = error_response("Staff only.", "permission_denied", "not_authenticated")
 IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
                                description="Retrying a POST with the same key returns the first trade (replayed).")
 
@@ -73,12 +70,12 @@ class MarketListCreateView(ListAPIView):
         return selectors.markets_list(state=state)
 
     @extend_schema(parameters=[OpenApiParameter("state", str, enum=list(Market.State.values), required=False)],
-                   responses={200: MarketSerializer(many=True), 400: _err("Unknown state.", "invalid")})
+                   responses={200: MarketSerializer(many=True), 400: error_response("Unknown state.", "invalid")})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(request=MarketCreateSerializer,
-                   responses={201: MarketSerializer, 400: _err("A field is not valid; nothing was written.", "invalid"),
+                   responses={201: MarketSerializer, 400: error_response("A field is not valid; nothing was written.", "invalid"),
                               401: UNAUTHENTICATED, 403: NOT_STAFF})
     def post(self, request):
         data = _body(request)
@@ -144,7 +141,7 @@ class MarketTradesView(APIView):
                    responses={201: MarketTradeSerializer, 200: OpenApiResponse(MarketTradeSerializer, description="A replay of an "
                                                                          "Idempotency-Key: the first trade."),
                               400: BAD_ORDER, 401: UNAUTHENTICATED, 404: NOT_FOUND, 409: REFUSED,
-                              422: _err("The Idempotency-Key was used for another trade.", "idempotency_key_reused")})
+                              422: error_response("The Idempotency-Key was used for another trade.", "idempotency_key_reused")})
     def post(self, request, market_id: int):
         trade = services.market_trade(user_id=request.user.pk, market_id=market_id, order=_order(request),
                                       idempotency_key=request.headers.get("Idempotency-Key"))
@@ -161,9 +158,9 @@ class MarketStopsView(APIView):
                                        many=True).data)
 
     @extend_schema(request=MarketStopCreateSerializer,
-                   responses={201: MarketStopSerializer, 400: _err("Bad trigger or shares.", "invalid", "unknown_outcome"),
+                   responses={201: MarketStopSerializer, 400: error_response("Bad trigger or shares.", "invalid", "unknown_outcome"),
                               401: UNAUTHENTICATED, 404: NOT_FOUND,
-                              409: _err("No position to protect, too many stops, or the market is closed.",
+                              409: error_response("No position to protect, too many stops, or the market is closed.",
                                         "no_position", "too_many_stops", "market_closed")})
     def post(self, request, market_id: int):
         data = _body(request)
@@ -175,7 +172,7 @@ class MarketStopsView(APIView):
 class MarketStopDetailView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(responses={204: None, 401: UNAUTHENTICATED, 404: _err("No such active stop of yours.", "not_found")})
+    @extend_schema(responses={204: None, 401: UNAUTHENTICATED, 404: error_response("No such active stop of yours.", "not_found")})
     def delete(self, request, market_id: int, stop_id: int):
         if not services.stop_cancel(user_id=request.user.pk, market_id=market_id, stop_id=stop_id):
             raise errors.MarketRefused("You have no such active stop.", code="not_found", status_code=404)
@@ -186,7 +183,7 @@ class MarketResolveView(APIView):
     permission_classes = [IsStaff]
 
     @extend_schema(request=MarketResolveSerializer,
-                   responses={200: MarketEndedSerializer, 400: _err("No reason or unknown outcome.", "invalid",
+                   responses={200: MarketEndedSerializer, 400: error_response("No reason or unknown outcome.", "invalid",
                                                                 "unknown_outcome"),
                               401: UNAUTHENTICATED, 403: NOT_STAFF, 404: NOT_FOUND})
     def post(self, request, market_id: int):
@@ -200,7 +197,7 @@ class MarketCancelView(APIView):
     permission_classes = [IsStaff]
 
     @extend_schema(request=MarketCancelSerializer,
-                   responses={200: MarketEndedSerializer, 400: _err("No reason.", "invalid"), 401: UNAUTHENTICATED,
+                   responses={200: MarketEndedSerializer, 400: error_response("No reason.", "invalid"), 401: UNAUTHENTICATED,
                               403: NOT_STAFF, 404: NOT_FOUND})
     def post(self, request, market_id: int):
         data = _body(request)
@@ -221,7 +218,7 @@ class MyPositionsView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(parameters=[OpenApiParameter("market", int, required=False)],
-                   responses={200: MarketPositionSerializer(many=True), 400: _err("Bad market id.", "invalid"),
+                   responses={200: MarketPositionSerializer(many=True), 400: error_response("Bad market id.", "invalid"),
                               401: UNAUTHENTICATED})
     def get(self, request):
         market = request.query_params.get("market")

@@ -11,18 +11,6 @@ from apps.markets.models import Market, Stop
 from apps.markets.selectors import market_state
 
 
-class MarketErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-
-
-class MarketErrorSerializer(serializers.Serializer):
-    """Every refusal: {"error": {"code", "message", "fields"}} (apps/core/api.py)."""
-
-    error = MarketErrorDetailSerializer()
-
-
 class MarketCurveSerializer(serializers.Serializer):
     p_min = serializers.DecimalField(max_digits=20, decimal_places=18, required=False, default=Decimal("0.01"))
     p_max = serializers.DecimalField(max_digits=20, decimal_places=18, required=False, default=Decimal("0.99"))

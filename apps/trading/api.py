@@ -21,7 +21,7 @@ from apps.core.api import ApiError
 from apps.trading import leaderboard, selectors, services
 from apps.trading.models import Order
 from apps.trading.rules import OrderRefused, parse_order
-from apps.core.schema import ErrorSerializer
+from apps.core.schema import error_response
 from apps.trading.serializers import (FillSerializer, ReturnsBoardSerializer, OrderRequestSerializer,
                                       OrderSerializer, PortfolioSerializer, PreviewSerializer, SnapshotSerializer,
                                       order_representation)
@@ -35,16 +35,12 @@ class Refused(ApiError):
             self.wait = retry  # DRF answers it as Retry-After (kept by apps.core.api's handler)
 
 
-def _err(description: str, *codes: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=f"{description} Codes: {', '.join(codes)}.")
-
-
-ERR_401 = _err("Not signed in.", "not_authenticated")
-ERR_400 = _err("Bad input; nothing written. `fields` names each bad field.", "invalid", "unknown_symbol",
+ERR_401 = error_response("Not signed in.", "not_authenticated")
+ERR_400 = error_response("Bad input; nothing written. `fields` names each bad field.", "invalid", "unknown_symbol",
                "no_position")
-ERR_409 = _err("Refused now; nothing written. A locked symbol also sends Retry-After.",
+ERR_409 = error_response("Refused now; nothing written. A locked symbol also sends Retry-After.",
                "symbol_locked", "quote_stale", "no_quote", "insufficient_points")
-ERR_429 = _err("More than TRADE_ORDERS_PER_MINUTE orders this minute; Retry-After says when to retry.",
+ERR_429 = error_response("More than TRADE_ORDERS_PER_MINUTE orders this minute; Retry-After says when to retry.",
                "rate_limited")
 IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
                                description="Retrying a POST with the same key returns the first order (200).")
@@ -69,7 +65,7 @@ class OrdersView(ListAPIView):
     @extend_schema(request=OrderRequestSerializer, parameters=[IDEMPOTENCY], examples=[ORDER_EXAMPLE, STOP_EXAMPLE],
                    responses={201: OrderSerializer, 200: OpenApiResponse(OrderSerializer, description="A replay of "
                               "the first order sent with this Idempotency-Key."), 400: ERR_400, 401: ERR_401,
-                              403: _err("The account cannot trade.", "account_inactive"), 409: ERR_409,
+                              403: error_response("The account cannot trade.", "account_inactive"), 409: ERR_409,
                               429: ERR_429},
                    summary="Place an order", description=(
                        "Market orders fill at once at the ask (buys) or bid (sells) of a quote younger than "
@@ -107,7 +103,7 @@ class OrderDetailView(APIView):
     authentication_classes = AUTH
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(responses={200: OrderSerializer, 401: ERR_401, 404: _err("No such order of yours.", "not_found")},
+    @extend_schema(responses={200: OrderSerializer, 401: ERR_401, 404: error_response("No such order of yours.", "not_found")},
                    summary="One of my orders")
     def get(self, request, order_id: int):
         order = selectors.orders_of(user_id=request.user.pk).filter(pk=order_id).first()
@@ -115,8 +111,8 @@ class OrderDetailView(APIView):
             raise ApiError(f"You have no order {order_id}.", code="not_found", status_code=404)
         return JsonResponse(order_representation(order))
 
-    @extend_schema(responses={200: OrderSerializer, 401: ERR_401, 404: _err("No such order of yours.", "not_found"),
-                              409: _err("Already filled, cancelled, rejected or expired.", "not_cancellable")},
+    @extend_schema(responses={200: OrderSerializer, 401: ERR_401, 404: error_response("No such order of yours.", "not_found"),
+                              409: error_response("Already filled, cancelled, rejected or expired.", "not_cancellable")},
                    summary="Cancel a resting order", description="Exactly one of a cancel and a fill racing it "
                                                                  "wins; the loser gets 409.")
     def delete(self, request, order_id: int):
@@ -263,7 +259,7 @@ class ReturnsLeaderboardView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(parameters=[OpenApiParameter("period", str, enum=list(leaderboard.PERIODS))],
-                   responses={200: ReturnsBoardSerializer, 400: _err("Unknown period.", "invalid")},
+                   responses={200: ReturnsBoardSerializer, 400: error_response("Unknown period.", "invalid")},
                    summary="Returns leaderboard", description="Players by % return over the period, with at least "
                                                               "TRADE_LEADERBOARD_MIN_TRADES fills in it; house and "
                                                               "shadow-restricted players are left out.")
