@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.core.views import healthz, websocket_docs
+from apps.core.views import healthz, livez, websocket_docs
 
 admin.site.site_header = "StockRace staff"
 admin.site.site_title = "StockRace staff"
@@ -24,6 +24,7 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),  # the process answers; nothing else checked
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -71,3 +71,30 @@ def test_heartbeat_task_records_beat():
 
     heartbeat.delay()
     assert float(get_redis().get(health.BEAT_KEY)) == pytest.approx(redis_now_ts(), abs=5)
+
+
+def test_livez_answers_without_touching_the_database_or_redis(client, django_assert_num_queries, monkeypatch):
+    """/livez: the process serves; what tests/support's readiness probe waits for, quietly."""
+    from apps.core import views
+
+    checked = []
+    real = views.system_health
+    monkeypatch.setattr(views, "system_health", lambda: checked.append(1) or real())
+    client.get("/healthz")
+    assert checked == [1]  # the patch is where the views look
+    with django_assert_num_queries(0):
+        response = client.get("/livez")
+    assert response.status_code == 200 and response.content == b"ok\n"
+    assert client.head("/livez").status_code == 200
+    assert checked == [1]
+
+
+@pytest.mark.slow
+def test_a_server_started_for_tests_logs_no_error_while_it_comes_up():
+    """The readiness wait probes /livez: no "Service Unavailable: /healthz" line per server start."""
+    from tests.support import processes
+
+    with processes.daphne() as server:
+        assert processes.http_answers(server.port)()
+        log = server.log()
+    assert "Service Unavailable" not in log and "ERROR" not in log, log[-2000:]

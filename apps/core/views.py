@@ -1,7 +1,7 @@
 """Cross-cutting HTTP endpoints: health and JSON error pages for the API."""
 import sys
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -19,6 +19,15 @@ def healthz(request):
     if not (request.user.is_authenticated and request.user.is_staff):
         report = public_health(report)
     return JsonResponse(report, status=status)
+
+
+@never_cache
+@require_safe
+def livez(request):
+    """200 as soon as the process serves requests, checking nothing else (/healthz checks the
+    database, Redis, the broker, beat and the feed). What tests and benches wait for before they
+    send traffic: quiet, where a probe of /healthz logs a 503 on every start without beat or feed."""
+    return HttpResponse("ok\n", content_type="text/plain")
 
 
 @require_safe

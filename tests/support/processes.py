@@ -159,9 +159,10 @@ def listening(port: int, host: str = "127.0.0.1") -> Callable[[], bool]:
     return check
 
 
-def http_answers(port: int, path: str = "/healthz", host: str = "127.0.0.1") -> Callable[[], bool]:
-    """Ready when an HTTP request to ``path`` gets any answer (a 503 too: the app is loaded and
-    serving; no beat or feed runs beside the tests)."""
+def http_answers(port: int, path: str = "/livez", host: str = "127.0.0.1") -> Callable[[], bool]:
+    """Ready when an HTTP request to ``path`` gets any answer: the app is loaded and serving. The
+    default, /livez, checks nothing else and logs nothing (/healthz would answer 503 — no beat or
+    feed runs beside the tests — and log it at every start)."""
     def check() -> bool:
         conn = http.client.HTTPConnection(host, port, timeout=10)
         try:
