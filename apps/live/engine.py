@@ -6,6 +6,11 @@ Lua script that, atomically and only while this engine holds the lease, for each
 the next sequence number (INCR, so it continues across engine restarts), stores the frame as
 the race's last frame (for snapshots) and PUBLISHes it on ``live:race:{id}``. The script also
 refuses a second publish for the same Redis second, so two engines never double-frame.
+
+Redis away (a restart): the active loop gives up the cycle at the first connection error and
+the engine stands by, trying the lease again every poll; once Redis answers it takes the lease
+(or finds its own token restored with Redis's data, lease.py) and frames the current second at
+once — frames resume within the lease's TTL plus a poll of Redis coming back.
 """
 from __future__ import annotations
 
@@ -121,17 +126,24 @@ class RaceEngine:
     # -- the loops
     def run(self, stopping, *, poll_seconds: float = 0.2, before_cycle=None) -> None:
         """Standby until the lease is free, then active until it is lost; until ``stopping``."""
+        failures = 0  # consecutive attempts that found Redis away
         while not stopping.is_set():
             try:
-                if self.lease.acquire():
+                acquired = self.lease.acquire()
+                if failures:
+                    log.warning("race engine: Redis back after %d failed attempts", failures)
+                    failures = 0
+                if acquired:
                     log.info("race engine active (lease %s)", self.lease.token)
                     self.run_active(stopping, before_cycle)
                     log.info("race engine standing by")
                 elif stopping.wait(poll_seconds):
                     break
             except (redis.ConnectionError, redis.TimeoutError) as exc:
-                log.warning("race engine: Redis unavailable (%s); retrying", exc)
-                stopping.wait(1.0)
+                if failures == 0:
+                    log.warning("race engine: Redis unavailable (%s); trying again every %.1f s", exc, poll_seconds)
+                failures += 1
+                stopping.wait(poll_seconds)
         try:
             self.lease.release()
         except redis.RedisError:
@@ -147,6 +159,8 @@ class RaceEngine:
                 if before_cycle is not None:
                     before_cycle()
                 result = self.cycle(tick)
+            except (redis.ConnectionError, redis.TimeoutError):
+                raise  # Redis away: run() stands by and takes the lease again when it answers
             except Exception:  # noqa: BLE001 - a bad cycle (DB hiccup) must not kill the engine
                 log.exception("race engine: cycle %s failed", tick)
                 result = None

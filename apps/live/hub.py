@@ -153,6 +153,8 @@ class Hub:
         async for message in self.subscriptions.messages():
             if self._closing:
                 return
+            if message["type"] not in ("message", "subscribe"):
+                continue  # unsubscribe confirmations, a pong: nothing for the rooms (and no channel)
             channel = message["channel"].decode()
             if message["type"] == "message":
                 try:

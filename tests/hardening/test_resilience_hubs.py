@@ -272,3 +272,54 @@ def test_a_quotes_socket_that_failed_on_the_outage_leaves_and_the_next_one_gets_
                 if message["type"] == "quotes":
                     prices = [q["price"] for q in message["data"]]
             assert prices == [123.0], web.tail()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_race_viewers_keep_getting_frames_through_redis_restarts_and_new_ones_get_in(server):
+    """A real daphne and race engine on the private Redis, viewers connected through two restarts:
+    each keeps receiving on its own socket, in sequence order, and a viewer arriving after each
+    restart gets its snapshot and frames."""
+    from websockets.asyncio.client import connect
+
+    from tests.live.factories import LiveRaceFactory
+
+    race = LiveRaceFactory()
+    for symbol, price in {"AAA": 101.0, "BBB": 49.0, "CCC": 10.5}.items():
+        server.client(db=settings.REDIS_TEST_DB).hset(f"quote:{symbol}", mapping={"price": price, "recv": time.time()})
+    with processes.daphne(REDIS_URL=server.url) as web, \
+            processes.race_engine(REDIS_URL=server.url, LIVE_ENGINE_POLL_SECONDS=0.2) as engine:
+        url = f"ws://127.0.0.1:{web.port}/ws/races/{race.id}/"
+
+        async def frames_of(ws, count: int, within: float) -> list[int]:
+            seqs, deadline = [], time.monotonic() + within
+            while len(seqs) < count and time.monotonic() < deadline:
+                try:
+                    text = await asyncio.wait_for(ws.recv(), timeout=0.5)
+                except TimeoutError:
+                    continue
+                if text.startswith('{"type":"frame"'):
+                    seqs.append(json.loads(text)["seq"])
+            return seqs
+
+        async def scenario():
+            viewers = [await connect(url, open_timeout=20) for _ in range(3)]
+            try:
+                for ws in viewers:
+                    assert json.loads(await ws.recv())["type"] == "snapshot"
+                    assert await frames_of(ws, 1, within=10), engine.tail()
+                for restart in range(2):
+                    await _stop(server)
+                    await asyncio.sleep(3)
+                    await _start(server)
+                    for ws in viewers:
+                        seqs = await frames_of(ws, 2, within=WAIT)
+                        assert len(seqs) == 2 and seqs[0] < seqs[1], (restart, seqs, web.tail(), engine.tail())
+                    async with connect(url, open_timeout=20) as late:
+                        assert json.loads(await late.recv())["type"] == "snapshot"
+                        assert await frames_of(late, 2, within=WAIT), (restart, web.tail())
+            finally:
+                for ws in viewers:
+                    await ws.close()
+
+        asyncio.run(scenario())
