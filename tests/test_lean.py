@@ -156,3 +156,12 @@ def test_drf_throttles_runs_the_view_s_own_throttle_classes_and_its_throttled(pr
         drf_throttles(OwnRefusalView, request, thing=42)
     assert seen == [(probe.player.pk, "10.9.9.9", {"thing": 42})] * 2
 
+
+
+def test_an_outage_is_answered_503_with_retry_after_as_the_api_answers_it(probe):
+    import redis
+
+    probe.route.fail = redis.ConnectionError("Error 111 connecting to redis.sock. Connection refused.")
+    status, headers, body = probe()
+    assert status == 503 and int(headers["retry-after"]) > 0
+    assert body["error"]["code"] == "unavailable" and set(body["error"]) == {"code", "message", "fields"}

@@ -13,7 +13,7 @@ again, where a 500 says the server is broken. ``is_unavailable`` is the one test
 
 Where it is applied: the API's exception handler (apps/core/api.py), Django's 500 handler for
 pages and middleware (apps/core/views.py: ``server_error``, with templates/503.html), the lean
-POST routes (apps/bets/fastpath.py, apps/trading/fastpath.py) and the WebSocket consumers
+POST routes (apps/core/lean.py, through the API's handler) and the WebSocket consumers
 (apps/core/ws.py ``LeavesOnError``: the socket is closed with 4503).
 """
 from __future__ import annotations
