@@ -24,8 +24,9 @@ What every route gets here:
 - the client's address by the one rule (``apps.core.net.client_address``), the Idempotency-Key
   header, Django's request signals (connection upkeep) around the route's work;
 - every exception answered as DRF answers it, through ``apps.core.api.exception_handler`` (the
-  one error shape, Retry-After and WWW-Authenticate kept); one it leaves unanswered is logged and
-  answered 500 in the error shape, as Django's handler500 does for /api/;
+  one error shape, Retry-After and WWW-Authenticate kept; Redis or the database out of reach:
+  503 ``unavailable``, apps/core/unavailable.py); one it leaves unanswered is logged and answered
+  500 in the error shape, as Django's handler500 does for /api/;
 - the site's security headers, from Django's own middleware (apps.core.security_headers);
 - ``drf_throttles``: a route whose DRF view has throttles runs the very same throttle classes.
 

@@ -19,7 +19,7 @@ from apps.bets.services import race_odds_publish
 from apps.races.models import Race
 from stockrace.asgi import application
 from tests.bets.factories import BetsRaceFactory
-from tests.support.asgi import asgi_call
+from tests.support.asgi import asgi_call, count_lean_answers
 from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the fast route works on its own threads
@@ -28,15 +28,7 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the fast route works on 
 @pytest.fixture(autouse=True)
 def _count_fast_answers(monkeypatch):
     PlayerTokenAuthentication.verified.clear()
-    calls = []
-    original = fastpath.BetRoute.handle
-
-    def counted(self, request):
-        calls.append(request.args)
-        return original(self, request)
-
-    monkeypatch.setattr(fastpath.BetRoute, "handle", counted)
-    return calls
+    return count_lean_answers(monkeypatch, fastpath.BetRoute)
 
 
 def _asgi(path: str, body: bytes, headers: list[tuple[bytes, bytes]]):

@@ -25,7 +25,7 @@ from apps.markets.pricing import Order
 from apps.markets.services import market_trade
 from stockrace.asgi import application
 from tests.markets.conftest import make_market
-from tests.support.asgi import asgi_call
+from tests.support.asgi import asgi_call, count_lean_answers
 from tests.support.factories import UserFactory
 from tests.support.ledger import assert_ledger_balanced
 
@@ -35,15 +35,7 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the lean route works on 
 @pytest.fixture(autouse=True)
 def lean_answers(monkeypatch):
     PlayerTokenAuthentication.verified.clear()
-    calls = []
-    original = fastpath.MarketTradeRoute.handle
-
-    def counted(self, request):
-        calls.append(request.args)
-        return original(self, request)
-
-    monkeypatch.setattr(fastpath.MarketTradeRoute, "handle", counted)
-    return calls
+    return count_lean_answers(monkeypatch, fastpath.MarketTradeRoute)
 
 
 def _bearer(user) -> list[tuple[bytes, bytes]]:

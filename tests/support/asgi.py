@@ -38,3 +38,17 @@ async def asgi_request(app, method: str, path: str, *, body: bytes = b"", header
 def asgi_call(app, method: str, path: str, **kwargs) -> tuple[int, dict[str, str], bytes]:
     """``asgi_request`` on an event loop of its own, from synchronous test code."""
     return asyncio.run(asgi_request(app, method, path, **kwargs))
+
+
+def count_lean_answers(monkeypatch, route_class) -> list:
+    """Record each request a lean route (an apps.core.lean.LeanRoute class) answers: the returned
+    list gets the path's groups of each, so a test can tell whether the lean route engaged."""
+    calls: list = []
+    original = route_class.handle
+
+    def counted(self, request):
+        calls.append(request.args)
+        return original(self, request)
+
+    monkeypatch.setattr(route_class, "handle", counted)
+    return calls

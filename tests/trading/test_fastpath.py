@@ -10,7 +10,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from apps.trading import fastpath
 from apps.trading.models import Order
 from stockrace.asgi import application
-from tests.support.asgi import asgi_call
+from tests.support.asgi import asgi_call, count_lean_answers
 from tests.support.factories import UserFactory
 from tests.trading.conftest import quote
 
@@ -19,15 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the lean route works on 
 
 @pytest.fixture(autouse=True)
 def fast_answers(monkeypatch):
-    calls = []
-    original = fastpath.OrderRoute.handle
-
-    def counted(self, request):
-        calls.append(request.args)
-        return original(self, request)
-
-    monkeypatch.setattr(fastpath.OrderRoute, "handle", counted)
-    return calls
+    return count_lean_answers(monkeypatch, fastpath.OrderRoute)
 
 
 def _asgi(body: bytes, headers: list[tuple[bytes, bytes]], path: str = "/api/v1/orders/"):
