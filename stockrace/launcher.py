@@ -1,15 +1,16 @@
 """`make run`: bring the whole stack up on one machine and take it down on Ctrl-C.
 
 Steps: embedded PostgreSQL/Redis when DATABASE_URL/REDIS_URL are unset, migrate, collect
-static files, seed the demo, then every process of the Procfile under honcho with one
-prefixed log stream. Ctrl-C (or SIGTERM) stops honcho's processes, then the embedded servers.
+static files, seed the demo, then every process of the Procfile under the supervisor
+(stockrace/supervisor.py: one prefixed log stream; a process that exits unexpectedly is started
+again with a back-off, and says so). Ctrl-C (or SIGTERM) stops every process, then the embedded
+servers; a second Ctrl-C kills what is left at once.
 """
 from __future__ import annotations
 
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -94,6 +95,9 @@ def main() -> int:
         say("Python 3.11 or newer is needed")
         return 1
     os.chdir(BASE_DIR)
+    from stockrace.config import load_dotenv
+
+    load_dotenv(BASE_DIR / ".env")  # HTTP_PORT and HOST of a .env file, as the Procfile's web will see them
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("HTTP_PORT", "8000"))
     if not port_free(host, port):
@@ -114,43 +118,33 @@ def main() -> int:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONUNBUFFERED"] = "1"
-    # honcho gets a session of its own so a terminal's Ctrl-C reaches only us; we then stop it
-    # once, in order, instead of every process being hit by the signal at the same moment.
-    honcho = subprocess.Popen([sys.executable, "-m", "honcho", "start", "-f", "Procfile"], env=env,
-                              start_new_session=True)
+    from stockrace.supervisor import Supervisor, read_procfile
+
+    supervisor = Supervisor(read_procfile(BASE_DIR / "Procfile"), env, cwd=BASE_DIR)
     url = f"http://{host}:{port}"
     stop = threading.Event()
-    threading.Thread(target=announce_when_up, args=(url, stop), daemon=True).start()
 
     def on_signal(signum, frame):
         if stop.is_set():
             say("second signal: killing every process now")
-            _kill_group(honcho, signal.SIGKILL)
+            supervisor.kill_all()
             return
         say("stopping the stack...")
         stop.set()
-        _kill_group(honcho, signal.SIGTERM, only_leader=True)
+        supervisor.stopping.set()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    code = honcho.wait()
-    while honcho.poll() is None:
-        time.sleep(0.1)
-    stop.set()
-    _kill_group(honcho, signal.SIGKILL)  # anything honcho could not stop
-    _stop_embedded(embedded_urls)
-    say("stopped")
-    return 0 if code in (0, -signal.SIGTERM, 130, 143) else code
-
-
-def _kill_group(proc: subprocess.Popen, sig: int, only_leader: bool = False) -> None:
     try:
-        if only_leader:
-            proc.send_signal(sig)
-        else:
-            os.killpg(proc.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+        supervisor.start_all()
+        threading.Thread(target=announce_when_up, args=(url, stop), daemon=True).start()
+        supervisor.supervise()  # until a signal sets stopping
+    finally:
+        stop.set()
+        supervisor.stop_all()
+        _stop_embedded(embedded_urls)
+    say("stopped")
+    return 0
 
 
 def _stop_embedded(embedded_urls: dict[str, str]) -> None:

@@ -1,5 +1,6 @@
 """`make run`'s launcher end to end: a fresh var/ directory, every process up, /healthz 200,
-the demo logins working, Ctrl-C leaving nothing behind, and a second start keeping the data.
+the demo logins working, a crashed process (SIGKILL) started again by the supervisor while the
+rest runs on, Ctrl-C leaving nothing behind, and a second start keeping the data.
 """
 from __future__ import annotations
 
@@ -73,6 +74,36 @@ class Stack:
             return self.proc.returncode
         return self.proc.stop(signal.SIGINT, timeout=60)
 
+    def child(self, program: str) -> psutil.Process:
+        """The live process running ``program`` (web: daphne, worker: the Celery worker's main
+        process), not the shell that started it."""
+        needle = {"web": "daphne", "worker": "celery_app worker"}[program]
+
+        def find():
+            found = {}
+            for proc in psutil.Process(self.proc.pid).children(recursive=True):
+                try:
+                    cmd = " ".join(proc.cmdline())
+                    if needle in cmd and not cmd.startswith("/bin/sh"):
+                        found[proc.pid] = proc
+                except psutil.NoSuchProcess:
+                    continue
+            # The topmost one (a prefork pool's children run the same command line under it).
+            return next((p for p in found.values() if p.ppid() not in found), None)
+
+        return self.proc.wait_until(find, timeout=60, what=f"running {program}")
+
+    def crash_and_wait_for_restart(self, program: str) -> None:
+        """SIGKILL ``program``'s process; the supervisor must say so and start a new one."""
+        victim = self.child(program)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        self.proc.wait_until(lambda: f"{program} exited unexpectedly" in self.log.read_text(), timeout=30,
+                             what=f"reporting {program}'s exit")
+        replacement = self.proc.wait_until(lambda: (p := self.child(program)).pid != victim.pid and p,
+                                           timeout=60, what=f"restarting {program}")
+        assert replacement.is_running()
+
     def leftovers(self) -> list[str]:
         marker = str(self.var_dir)
         found = []
@@ -120,6 +151,12 @@ def test_run_brings_everything_up_and_ctrl_c_stops_it_all(var_parent):
                                   {"username": "persisted", "password": "tr1cky-Passphrase"})
         assert status == 201, created
         assert "StockRace is running at" in stack.log.read_text()
+
+        # A crash does not take the stack down: the supervisor starts the process again.
+        for program in ("web", "worker"):
+            stack.crash_and_wait_for_restart(program)
+            assert stack.wait_healthy()["failing"] == []
+        assert stack.proc.alive()
     finally:
         code = stack.stop()
     assert code == 0, stack.log.read_text()[-4000:]
