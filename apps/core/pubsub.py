@@ -10,9 +10,9 @@ An UNSUBSCRIBE that fails is forgotten too, and the reconnect subscribes the cha
 
 So the hub says what it wants here (``add`` / ``remove``, which never raise for a Redis failure),
 and ``messages()`` — the hub's only reader — makes the connection's subscriptions match it
-whenever something failed: after a failed command, a failed read, and at least every
-``SYNC_SECONDS`` while out of step. A watcher of a channel whose subscribe failed starts
-receiving once Redis answers again, without anyone leaving first.
+before its next read whenever something failed (a command, a read, a reconnect); a read returns
+at least every READ_SECONDS, so a repair never waits on a quiet channel. A watcher of a channel
+whose subscribe failed starts receiving once Redis answers again, without anyone leaving first.
 """
 from __future__ import annotations
 
