@@ -45,7 +45,10 @@ def test_tasks_run_again_after_redis_restarts_under_a_worker_holding_eta_tasks()
         worker = Program("worker", f"{processes.PYTHON} -m celery -A celery_app worker --loglevel=INFO "
                                    "--concurrency=2 -n resilience@%h")
         supervisor = Supervisor([worker], env, cwd=processes.BASE_DIR, out=out, stop_timeout=10)
-        app = Celery(broker=config.kombu_redis_url(f"unix://{server.socket}?db={settings.REDIS_TEST_DB}"))
+        # set_as_current=False: the app's own tasks (shared_task) must keep the suite's broker after
+        # this test; a current app left pointing at this private server broke every later .delay().
+        app = Celery(broker=config.kombu_redis_url(f"unix://{server.socket}?db={settings.REDIS_TEST_DB}"),
+                     set_as_current=False)
         client = server.client(db=settings.REDIS_TEST_DB)
         supervisor.start_all()
         runner = threading.Thread(target=supervisor.supervise, daemon=True)
