@@ -18,8 +18,8 @@ What it does:
    300/s), latency percentiles, refusals by reason, CPU of servers, clients, PostgreSQL and
    Redis; then checks that every balance equals its ledger and that every order has one fill.
 
-The issue's target is 300 filled orders per second on this machine; the figure is provisional on
-a shared host (see the CPU probe printed with it).
+The issue's target is 300 filled orders per second on this machine; its speed varies about 2x
+between sessions, so quote the figure with the CPU probe printed beside it (docs/BENCHMARKS.md).
 """
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ def main() -> int:
     print(f"orders {orders}, fills {fills} (orders with two fills: {doubled}); sum of balances {balances} == sum of "
           f"ledger {ledger_sum}: {balances == ledger_sum}; accounts whose balance != their ledger: {bad}")
     target = stats["accepted"] / args.seconds >= 300
-    print(f"target >= 300 filled/s: {'met' if target else 'NOT met'} (provisional on a shared host)")
+    print(f"target >= 300 filled/s: {'met' if target else 'NOT met'} (on this run; the host varies: see the CPU probe above)")
     return 0 if balances == ledger_sum and bad == 0 and doubled == 0 and orders == fills else 1
 
 

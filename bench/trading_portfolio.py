@@ -145,7 +145,7 @@ def main() -> int:
     p99 = single[int(0.99 * len(single))] * 1000
     print(f"CPU probe (10M-step Python loop): {probe_before:.2f} s before, {cpu_probe():.2f} s after — "
           "compare runs only at similar probe times")
-    print(f"target p99 < 20 ms: {'met' if p99 < 20 else 'NOT met'} ({p99:.2f} ms; provisional on a shared host)")
+    print(f"target p99 < 20 ms: {'met' if p99 < 20 else 'NOT met'} ({p99:.2f} ms on this run; the host varies: see the CPU probe)")
     return 0
 
 
