@@ -25,15 +25,9 @@ MESSAGE = "The service is unavailable for a moment (a restart or failover); try 
 
 def _outage_types() -> tuple[type[BaseException], ...]:
     import redis
+    from kombu.exceptions import OperationalError as BrokerUnavailable  # kombu comes with Celery
 
-    types: list[type[BaseException]] = [redis.ConnectionError, redis.TimeoutError]
-    try:
-        from kombu.exceptions import OperationalError as BrokerUnavailable
-
-        types.append(BrokerUnavailable)
-    except ImportError:  # pragma: no cover - kombu comes with Celery (requirements.txt)
-        pass
-    return tuple(types)
+    return (redis.ConnectionError, redis.TimeoutError, BrokerUnavailable)
 
 
 def _database_lost(exc: BaseException) -> bool:
