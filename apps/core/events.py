@@ -131,13 +131,14 @@ def user_event_publish(*, user_id: int, payload: dict) -> str:
 
 
 class _BackgroundPublisher:
-    """Publishes personal events from a thread of this process, many per Redis round trip.
+    """Publishes events from a thread of this process, many per Redis round trip.
 
-    A request that only announces something (a bet's confirmation) hands the event over and
-    returns; the thread sends whatever has queued up in one pipeline (EVALSHA of the same
-    script, so each event gets Redis time and is published exactly as ``user_event_publish``
-    does), in the order events were handed over. Best-effort like every live event: what is
-    queued when the process exits is flushed at exit; a Redis error is logged.
+    A request that only announces something (a bet's confirmation, a market trade) hands the
+    event over and returns; the thread sends whatever has queued up in one pipeline (EVALSHA of
+    the same scripts, so each event gets Redis time and is published exactly as
+    ``user_event_publish`` or ``channel_event_publish`` does), in the order events were handed
+    over. Best-effort like every live event: what is queued when the process exits is flushed at
+    exit; a Redis error is logged.
     """
 
     BATCH = 500
@@ -147,13 +148,14 @@ class _BackgroundPublisher:
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
 
-    def submit(self, keys_: list[str] | None, args) -> None:
+    def submit(self, source: str | None, keys_: list[str] | None, args) -> None:
+        """``source``: the script to run (_USER_PUBLISH or _PUBLISH), None for a list append."""
         if self.thread is None:  # first use in this process (a forked child starts with none)
             with self.lock:
                 if self.thread is None:
                     self.thread = threading.Thread(target=self._run, name="live-publisher", daemon=True)
                     self.thread.start()
-        self.queue.put((keys_, args))
+        self.queue.put((source, keys_, args))
 
     def forked(self) -> None:
         """In a forked child: the parent's thread did not come along; start afresh on first use."""
@@ -174,15 +176,14 @@ class _BackgroundPublisher:
 
     def _send(self, batch: list) -> None:
         try:
-            script = _script(settings.REDIS_URL, _USER_PUBLISH)
             pipe = get_redis().pipeline(transaction=False)
-            for keys_, args in batch:
-                if keys_ is None:  # a list append (background_list_append): args are (key, value, cap)
+            for source, keys_, args in batch:
+                if source is None:  # a list append (background_list_append): args are (key, value, cap)
                     key, value, cap = args
                     pipe.rpush(key, value)
                     pipe.ltrim(key, -cap, -1)
-                else:  # a personal event (_USER_PUBLISH)
-                    script(keys=keys_, args=args, client=pipe)
+                else:  # a personal event (_USER_PUBLISH) or a channel event (_PUBLISH)
+                    _script(settings.REDIS_URL, source)(keys=keys_, args=args, client=pipe)
             pipe.execute()
         except Exception:  # noqa: BLE001 - after commit: logged, never raised
             log.exception("%d live events not published", len(batch))
@@ -205,13 +206,13 @@ os.register_at_fork(after_in_child=_background.forked)
 def user_event_publish_later(*, user_id: int, payload: dict) -> None:
     """Queue one personal event for the background publisher (the same message as
     ``user_event_publish``, sent a moment later, without a round trip in the caller)."""
-    _background.submit(*_user_event_call(user_id, payload))
+    _background.submit(_USER_PUBLISH, *_user_event_call(user_id, payload))
 
 
 def background_list_append(*, key: str, value: str, cap: int) -> None:
     """Queue an RPUSH of ``value`` to the list ``key`` (kept to its last ``cap`` items) for the
     background publisher: the caller pays no round trip (fair play's bet observations)."""
-    _background.submit(None, (key, value, int(cap)))
+    _background.submit(None, None, (key, value, int(cap)))
 
 
 def _safely(publish, **kwargs) -> None:
@@ -229,6 +230,14 @@ def race_event_on_commit(race_id: int, event_type: str, payload: dict) -> None:
     _check_type(event_type)  # a programming error is raised now, inside the caller's request
     transaction.on_commit(lambda: _safely(race_event_publish, race_id=race_id, event_type=event_type,
                                           payload=payload))
+
+
+def channel_event_publish_later(*, channel: str, event_type: str, subject: dict, payload: dict) -> None:
+    """Queue one channel event for the background publisher (the same message as
+    ``channel_event_publish``, sent a moment later, without a round trip in the caller)."""
+    _check_type(event_type)
+    head, tail = _room_message(event_type, subject, payload)
+    _background.submit(_PUBLISH, [channel], [head, tail])
 
 
 def channel_event_on_commit(*, channel: str, event_type: str, subject: dict, payload: dict) -> None:

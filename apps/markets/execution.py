@@ -26,6 +26,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection
 
 from apps.core.db import prepared_cursor
 from apps.markets import errors
@@ -48,6 +49,9 @@ class Book:
     state: object
     trades: list[MarketTrade] = field(default_factory=list)
     stops_fired: list[tuple[int, int, str]] = field(default_factory=list)  # (stop id, owner, new state)
+    # The balance each player the fills moved is shown after them, as the fill statement read it
+    # (the account row stays locked until the commit, so it is the balance after the commit).
+    balances: dict[int, int] = field(default_factory=dict)
 
 
 _LOCK_SQL = "SELECT * FROM markets_market WHERE id = %s FOR UPDATE"
@@ -67,6 +71,39 @@ SELECT shares, collateral, cost FROM markets_position
 WHERE market_id = %s AND user_id = %s AND outcome = %s FOR UPDATE
 """
 
+# A trade's lock: the columns a trade reads (the rest of the row stays deferred), and the
+# player's position in the outcome, locked after it. Casts: both are prepared on the server.
+_TRADE_NEEDS = {"id", "question", "mechanism", "state", "outcomes", "pool_yes", "pool_no", "p", "pool_floor", "q", "b",
+                "supply", "curve", "fee_pct", "seq", "volume", "fees", "active_stops", "closes_at"}
+_TRADE_COLUMNS = tuple(f.attname for f in Market._meta.concrete_fields if f.attname in _TRADE_NEEDS)  # from_db's order
+_TRADE_LOCK_SQL = f"SELECT {', '.join(_TRADE_COLUMNS)} FROM markets_market WHERE id = %s::bigint FOR UPDATE"
+_TRADE_POSITION_SQL = """
+SELECT shares, collateral, cost FROM markets_position
+WHERE market_id = %s::bigint AND user_id = %s::bigint AND outcome = %s::smallint FOR UPDATE
+"""
+_CURVE = _TRADE_COLUMNS.index("curve")
+
+
+def lock_for_trade(market_id: int, user_id: int, outcome: int) -> tuple[Book, Held]:
+    """``lock_market`` and ``position_locked`` for a trade, in one round trip: the two statements
+    go out together (psycopg's pipeline) and run in turn, the position's read after the market's
+    lock is held (each statement reads with a snapshot of its own, taken when it starts). An
+    outcome no market has is not looked up (the fill refuses it)."""
+    with prepared_cursor() as lock, prepared_cursor() as position:
+        with connection.wrap_database_errors, connection.connection.pipeline():
+            lock.execute(_TRADE_LOCK_SQL, [market_id])
+            if 0 <= outcome < 2 ** 15:
+                position.execute(_TRADE_POSITION_SQL, [market_id, user_id, outcome])
+        values = lock.fetchone()
+        row = position.fetchone() if 0 <= outcome < 2 ** 15 else None
+    if values is None:
+        raise errors.not_found(market_id)
+    if values[_CURVE] is not None:  # jsonb arrives as text (Django's loader); from_db does not convert
+        values = (*values[:_CURVE], json.loads(values[_CURVE]), *values[_CURVE + 1:])
+    market = Market.from_db(DEFAULT_DB_ALIAS, _TRADE_COLUMNS, values)
+    held = NO_POSITION if row is None else Held(row[0], int(row[1]), int(row[2]))
+    return Book(market=market, state=state_of(market)), held
+
 
 @dataclass(frozen=True)
 class Held:
@@ -75,10 +112,13 @@ class Held:
     cost: int
 
 
+NO_POSITION = Held(Decimal(0), 0, 0)
+
+
 def position_locked(cursor, *, market_id: int, user_id: int, outcome: int) -> Held:
     cursor.execute(_POSITION_SQL, [market_id, user_id, outcome])
     row = cursor.fetchone()
-    return Held(Decimal(0), 0, 0) if row is None else Held(row[0], int(row[1]), int(row[2]))
+    return NO_POSITION if row is None else Held(row[0], int(row[1]), int(row[2]))
 
 
 def fill_order(book: Book, held: Held, order: Order) -> Fill:
@@ -151,7 +191,7 @@ def _fill_sql(entries: int, mechanism: str) -> str:
     RETURNING id
 )""")
     return "WITH " + ",\n".join(parts) + "\nSELECT (SELECT balance FROM debit), (SELECT id FROM trade), " \
-        "(SELECT COUNT(*) FROM position), (SELECT COUNT(*) FROM market)"
+        "(SELECT COUNT(*) FROM position), (SELECT COUNT(*) FROM market), (SELECT shown_balance FROM debit)"
 
 
 # The market columns a trade changes, per mechanism (the curve's shape and floor never do).
@@ -174,7 +214,7 @@ def write_fill(cursor, book: Book, *, user_id: int, held: Held, fill: Fill, now:
               "shares_after": fill.position_after, "collateral_after": held.collateral + fill.collateral,
               "cost_after": held.cost - fill.cash, "prob_before": [nearest(p) for p in fill.prob_before],
               "prob_after": [nearest(p) for p in fill.prob_after],
-              "state_after": json.dumps(to_json(market.mechanism, fill.state)), "stop": stop_id,
+              "state_after": json.dumps(state_after := to_json(market.mechanism, fill.state)), "stop": stop_id,
               "trigger": trigger_id, "depth": depth, "idempotency_key": key}
     after = 0  # each entry's balance_after: the final balance less the entries that follow it
     for i, (amount, kind, suffix) in reversed(list(enumerate(entries))):
@@ -185,15 +225,15 @@ def write_fill(cursor, book: Book, *, user_id: int, held: Held, fill: Fill, now:
     params.update({f"state_{c}": columns[c] for c in _STATE_COLUMNS[market.mechanism]})
     with prepared_cursor() as prepared:  # planned once per connection: the CTE's planning outweighs its work
         prepared.execute(_fill_sql(len(entries), market.mechanism), params)
-        balance, trade_id, _, _ = prepared.fetchone()
+        balance, trade_id, _, _, shown_balance = prepared.fetchone()
     if balance is None:
         _refusal(cursor, user_id, -fill.cash)
-    ledger.balances_push_on_commit([user_id])
+    book.balances[user_id] = int(shown_balance)  # the player's /ws/me/ hears it after the commit
     trade = MarketTrade(pk=trade_id, market_id=market.pk, seq=seq, user_id=user_id, kind=side,
                         outcome=fill.order.outcome, amount=fill.order.amount, shares=fill.shares, cost=fill.cost,
                         points=fill.points, fee=fill.fee, collateral=fill.collateral, cash=fill.cash,
                         position_after=fill.position_after, prob_before=params["prob_before"],
-                        prob_after=params["prob_after"], state_after=to_json(market.mechanism, fill.state),
+                        prob_after=params["prob_after"], state_after=state_after,
                         stop_id=stop_id, trigger_id=trigger_id, depth=depth, idempotency_key=key, created_at=now)
     trade._state.adding = False
     market.seq = seq

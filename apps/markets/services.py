@@ -203,22 +203,23 @@ def market_trade(*, user_id: int, market_id: int, order: Order, idempotency_key:
                  now: datetime | None = None) -> MarketTrade:
     """Execute ``order`` for the player. Returns the trade (``.replayed`` for a repeat of an
     Idempotency-Key, ``.stops_fired``: the stops it set off). Raises MarketRefused (4xx) with
-    nothing written: unknown market or outcome, closed market, a dry pool, too few shares or points."""
-    if idempotency_key is not None:
-        if not 0 < len(idempotency_key) <= IDEMPOTENCY_KEY_MAX:
-            raise errors.invalid(f"An Idempotency-Key has 1 to {IDEMPOTENCY_KEY_MAX} characters.",
-                                 field="idempotency_key")
-        if (first := _replay(user_id, idempotency_key, market_id, order)) is not None:
-            return first
+    nothing written: unknown market or outcome, closed market, a dry pool, too few shares or points.
+
+    The key is not looked up first: the trade's unique (player, key) refuses a second insert, and
+    only then (or when the repeat would be refused: the market has closed since, the points are
+    spent) is the first trade read back — a replay returns it, whatever the market is now."""
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= IDEMPOTENCY_KEY_MAX:
+        raise errors.invalid(f"An Idempotency-Key has 1 to {IDEMPOTENCY_KEY_MAX} characters.",
+                             field="idempotency_key")
     now = now or redis_now()
 
     def work() -> tuple[MarketTrade, execution.Book]:
-        with transaction.atomic(), connection.cursor() as cursor:
-            book = execution.lock_market(market_id)
+        # The cursor first: Django's connection health check runs outside the transaction.
+        with connection.cursor() as cursor, transaction.atomic():
+            # The market row locked, then the player's position read (and locked) after the lock
+            # is held: one round trip (execution.lock_for_trade).
+            book, held = execution.lock_for_trade(market_id, user_id, order.outcome)
             _check_open(book.market, now)
-            # Read after the lock is held: a read in the locking statement would see the row
-            # versions from before the wait (PostgreSQL refreshes only the rows it locks).
-            held = execution.position_locked(cursor, market_id=market_id, user_id=user_id, outcome=order.outcome)
             stops_before = book.market.active_stops
             fill = execution.fill_order(book, held, order)
             try:
@@ -226,16 +227,19 @@ def market_trade(*, user_id: int, market_id: int, order: Order, idempotency_key:
                                              key=idempotency_key)
             except ledger.InsufficientPoints as exc:
                 raise errors.MarketRefused(str(exc), code="insufficient_points") from None
-            execution.run_stops(cursor, book, trade, now)
-            execution.save_market(book, stops_before)
+            if book.market.active_stops:
+                execution.run_stops(cursor, book, trade, now)
+                execution.save_market(book, stops_before)
             events.trade_events_on_commit(book)
         return trade, book
 
     try:
         trade, book = _retrying(work)
-    except IntegrityError:
+    except (IntegrityError, errors.MarketRefused):
+        # The same key again (or twice at once: the first one won), or a repeat the market or the
+        # account would now refuse: the first trade stands. A key used for another trade: 422.
         if idempotency_key is not None and (first := _replay(user_id, idempotency_key, market_id, order)):
-            return first  # the same key won the race; its trade stands
+            return first
         raise
     trade.replayed = False
     trade.stops_fired = book.stops_fired

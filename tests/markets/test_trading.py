@@ -136,6 +136,25 @@ def test_idempotency_key_replays_the_first_trade(alice, cpmm_market):
     assert refused.value.status_code == 422
 
 
+def test_a_repeat_the_market_or_the_account_would_now_refuse_still_replays(alice, cpmm_market):
+    """The key is looked up only when the trade cannot go through: the unique (player, key)
+    refusing the insert, or a refusal (closed since, points spent since) — the first trade stands."""
+    first = trade(alice, cpmm_market, outcome=0, side="buy", amount=600, key="k-big")
+    again = trade(alice, cpmm_market, outcome=0, side="buy", amount=600, key="k-big")  # 400 points left
+    assert again.pk == first.pk and again.replayed and again.stops_fired == []
+    Market.objects.filter(pk=cpmm_market.pk).update(closes_at=redis_now() - timedelta(seconds=1))
+    closed = trade(alice, cpmm_market, outcome=0, side="buy", amount=600, key="k-big")
+    assert closed.pk == first.pk and closed.replayed
+    with pytest.raises(MarketRefused) as refused:  # a new key on the closed market
+        trade(alice, cpmm_market, outcome=0, side="buy", amount=600, key="k-new")
+    assert refused.value.error_code == "market_closed"
+    with pytest.raises(MarketRefused) as refused:  # the old key for another trade, even refused anyway
+        trade(alice, cpmm_market, outcome=1, side="buy", amount=5, key="k-big")
+    assert refused.value.status_code == 422
+    assert balance_of(alice) == 400 and MarketTrade.objects.filter(market=cpmm_market).count() == 1
+    assert_ledger_balanced()
+
+
 def test_multi_outcome_lmsr_trades(alice, bob):
     market = make_market(mechanism="lmsr", outcomes=["AAPL", "MSFT", "NVDA"], b=20)
     a = trade(alice, market, outcome=2, side="buy", amount=30)
