@@ -107,22 +107,26 @@ class LeanRoute:
 
 
 class _ThrottledRequest:
-    """What DRF's throttles read of a request: its user and its address (REMOTE_ADDR, which
-    apps.core.net's middleware sets to the trusted client address for Django requests)."""
+    """What DRF's throttles read of a request: its method, its user and its address (REMOTE_ADDR,
+    which apps.core.net's middleware sets to the trusted client address for Django requests)."""
 
     def __init__(self, request: LeanRequest):
+        self.method = request.scope.get("method", "POST")  # the lean routes are POSTs
         self.user = request.user
         self.META = {"REMOTE_ADDR": request.address}
 
 
-def drf_throttles(view_class, request: LeanRequest, **kwargs) -> None:
+def drf_throttles(view_class, request: LeanRequest, **kwargs):
     """Run the throttles of the DRF view ``view_class`` for this request exactly as DRF runs them
     (its ``throttle_classes``, instantiated per request, and its ``throttled``): a request over a
-    limit raises the view's Throttled, counted in the same histories as the view's requests."""
+    limit raises the view's Throttled, counted in the same histories as the view's requests.
+    Returns the request object the throttles saw (what a throttle left on it, such as the market
+    trades throttle's clock)."""
     view = view_class()
     view.args, view.kwargs = (), kwargs
     view.request = _ThrottledRequest(request)
     view.check_throttles(view.request)
+    return view.request
 
 
 def dumps(data) -> bytes:

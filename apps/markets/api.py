@@ -16,6 +16,7 @@ from apps.markets import errors, resolution, selectors, services
 from apps.markets.amm.numeric import calc, text
 from apps.markets.models import Market
 from apps.markets.pricing import Order
+from apps.markets.throttles import MarketTradesThrottle
 from apps.markets.serializers import (MarketCancelSerializer, MarketEndedSerializer, MarketFillSerializer,
                                       MarketHistoryPointSerializer, MarketLeaderboardRowSerializer, MarketCreateSerializer,
                                       MarketSerializer, MarketOrderSerializer, MarketPositionSerializer, MarketResolveSerializer,
@@ -124,6 +125,8 @@ def trade_representation(trade) -> dict:
 class MarketTradesView(APIView):
     # The token's user id is all a trade needs (apps.bets.auth); pages post with their session.
     authentication_classes = [PlayerTokenAuthentication, SessionAuthentication]
+    # The API's default limits, counted in Redis in one script that also reads the trade's clock.
+    throttle_classes = [MarketTradesThrottle]
 
     def get_permissions(self):
         return [permissions.IsAuthenticated()] if self.request.method == "POST" else [permissions.AllowAny()]
@@ -144,7 +147,8 @@ class MarketTradesView(APIView):
                               422: error_response("The Idempotency-Key was used for another trade.", "idempotency_key_reused")})
     def post(self, request, market_id: int):
         trade = services.market_trade(user_id=request.user.pk, market_id=market_id, order=_order(request),
-                                      idempotency_key=request.headers.get("Idempotency-Key"))
+                                      idempotency_key=request.headers.get("Idempotency-Key"),
+                                      now=getattr(request, "market_now", None))
         return JsonResponse(trade_representation(trade), status=200 if trade.replayed else 201)
 
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.bets.auth import PlayerTokenAuthentication
@@ -23,6 +23,7 @@ from apps.markets.api import MarketTradesView
 from apps.markets.models import Market, MarketTrade
 from apps.markets.pricing import Order
 from apps.markets.services import market_trade
+from apps.markets.throttles import MarketTradesThrottle
 from stockrace.asgi import application
 from tests.markets.conftest import make_market
 from tests.support.asgi import asgi_call, count_lean_answers
@@ -224,6 +225,39 @@ def test_the_view_s_throttles_give_the_same_429_and_count_both_routes(client, mo
     assert _drf(client, market.pk, raw, player)[0] == 201
     assert _lean(market.pk, raw, _bearer(player))[0] == 429
     assert MarketTrade.objects.count() == 6
+
+
+def test_the_default_throttles_counted_in_redis_give_the_same_429_and_count_both_routes(
+        client, settings, monkeypatch, redis_client, lean_answers):
+    """Where the API's default throttles are on (everywhere but the test settings), the view's own
+    throttle (apps.markets.throttles) applies their limits with the history in Redis: the same
+    429 on both routes, one history per player, nothing written for a refused trade."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle", "rest_framework.throttling.UserRateThrottle"]}
+    monkeypatch.setattr(UserRateThrottle, "rate", "2/hour", raising=False)
+    monkeypatch.setattr(AnonRateThrottle, "rate", "1/hour", raising=False)
+    assert MarketTradesView.throttle_classes == [MarketTradesThrottle]
+    body = json.dumps({"outcome": 0, "side": "buy", "amount": 5}).encode()
+    answers = {}
+    for route in ("lean", "drf"):
+        player, market = UserFactory(balance=1000), make_market()
+        send = (lambda: _lean(market.pk, body, _bearer(player))) if route == "lean" else \
+            (lambda: _drf(client, market.pk, body, player))
+        answers[route] = [send() for _ in range(3)]
+        assert redis_client.zcard(f"throttle:markets:throttle_user_{player.pk}") == 2  # in Redis, refusal uncounted
+    for route, (one, two, three) in answers.items():
+        assert (one[0], two[0], three[0]) == (201, 201, 429), route
+        assert three[2]["error"]["code"] == "throttled"
+    _same(answers["lean"][2], answers["drf"][2])
+    assert 3590 <= int(answers["lean"][2][1]["retry-after"]) <= 3600
+    player, market = UserFactory(balance=1000), make_market()
+    assert _lean(market.pk, body, _bearer(player))[0] == 201
+    assert _drf(client, market.pk, body, player)[0] == 201
+    assert _lean(market.pk, body, _bearer(player))[0] == 429
+    assert MarketTrade.objects.count() == 6
+    # The tape's GET for the anonymous: the anonymous limit, by address.
+    tape = [client.get(f"/api/v1/markets/{market.pk}/trades/", REMOTE_ADDR="10.9.9.9") for _ in range(2)]
+    assert [r.status_code for r in tape] == [200, 429]
 
 
 def test_what_the_lean_route_does_not_answer_reaches_django(lean_answers):
