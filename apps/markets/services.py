@@ -222,9 +222,12 @@ def market_trade(*, user_id: int, market_id: int, order: Order, idempotency_key:
             _check_open(book.market, now)
             stops_before = book.market.active_stops
             fill = execution.fill_order(book, held, order)
+            # No stop can fire: the fill is the last write, and its COMMIT goes with it (one round
+            # trip less under the lock) when this block is the transaction (not nested in another).
+            last = not book.market.active_stops and len(connection.atomic_blocks) == 1
             try:
                 trade = execution.write_fill(cursor, book, user_id=user_id, held=held, fill=fill, now=now,
-                                             key=idempotency_key)
+                                             key=idempotency_key, commit=last)
             except ledger.InsufficientPoints as exc:
                 raise errors.MarketRefused(str(exc), code="insufficient_points") from None
             if book.market.active_stops:
