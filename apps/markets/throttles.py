@@ -9,7 +9,7 @@ and refused with the same 429 (DRF's Throttled, through the view's ``throttled``
 history lives differs: DRF's throttles read, change and write a pickled list through the Django
 cache (two round trips, about half a millisecond of a trade's CPU, and concurrent requests can
 all slip under the limit); here every window is an exact sliding window in a Redis sorted set,
-checked and counted in one script (apps.core.ratelimit's rule: a request goes ahead only if every
+checked and counted in apps.core.ratelimit's one script (a request goes ahead only if every
 window has room, and is then counted in all of them). The windows are this view's own: its
 requests do not count against the other views' histories, nor theirs against it.
 
@@ -19,52 +19,21 @@ trade's throttle and clock are one round trip. The clock is left on the request 
 """
 from __future__ import annotations
 
-import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
-from apps.core.redis import get_redis
+from apps.core import ratelimit
 
-# KEYS: one sorted set per window. ARGV: a unique member, then (limit, window seconds) per key.
-# Returns {wait, seconds, microseconds}: wait is '0' when the request may go ahead, else the
-# seconds until the fullest window frees a slot; then Redis TIME.
-WINDOWS_AND_CLOCK_LUA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local wait = 0
-for i = 1, #KEYS do
-  local limit, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
-  if redis.call('ZCARD', KEYS[i]) >= limit then
-    local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
-    wait = math.max(wait, tonumber(oldest[2]) + window - now, 0.001)
-  end
-end
-if wait == 0 then
-  for i = 1, #KEYS do
-    redis.call('ZADD', KEYS[i], now, ARGV[1])
-    redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[2 * i + 1]) * 1000))
-  end
-end
-return {tostring(wait), t[1], t[2]}
-"""
 KEY = "throttle:markets:{}"  # + the default throttle's own cache key (its scope and identity)
-_script = None
 
 
 def windows_and_clock(windows: list[tuple[str, int, int]]) -> tuple[float, datetime]:
     """Count one request in each (key, limit, seconds) window if all have room; (seconds to wait,
-    0.0 when it went ahead; Redis's time)."""
-    global _script
-    if _script is None:
-        _script = get_redis().register_script(WINDOWS_AND_CLOCK_LUA)
-    args: list = [os.urandom(8).hex()]
-    for _, limit, seconds in windows:
-        args += (limit, seconds)
-    wait, seconds, micros = _script(keys=[w[0] for w in windows], args=args)
-    return float(wait), datetime.fromtimestamp(int(seconds), tz=timezone.utc) + timedelta(microseconds=int(micros))
+    0.0 when it went ahead; Redis's time): one call of apps.core.ratelimit's script."""
+    result = ratelimit.check([(key, (limit, seconds)) for key, limit, seconds in windows])
+    return result.wait, result.now
 
 
 class MarketTradesThrottle(BaseThrottle):
