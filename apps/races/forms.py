@@ -7,7 +7,7 @@ stocks the market-data feed does not carry.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
@@ -16,6 +16,7 @@ from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.utils import timezone as dj_timezone
 
 from apps.core.redis import redis_now
+from apps.core.timezones import zone_named
 from apps.market.models import Stock
 from apps.races.models import Race, RaceEntry
 from apps.races.services import MAX_STOCKS, MIN_STOCKS, race_window
@@ -26,12 +27,7 @@ MIN_BETTING_WINDOW_SECONDS = 60
 SESSION_ALIGNED = {"auto": None, "align": True, "demo": False}
 
 
-def staff_zone(name: str) -> ZoneInfo:
-    """The zone the browser reported, or UTC when it sent none or one we do not know."""
-    try:
-        return ZoneInfo(name) if name and len(name) <= 64 else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+staff_zone = zone_named  # the zone the browser reported in the form's hidden field, or UTC
 
 
 def _span(delta: timedelta) -> str:
